@@ -1,0 +1,219 @@
+"""Models: M independent networks stacked along a leading *member* axis.
+
+A pack of M runs is one Keras model whose every tensor carries the member axis
+first: inputs ``(M, B, *input_shape)``, Dense kernels ``(M, fan_in, fan_out)``,
+Conv2D kernels ``(M, kh, kw, in, out)``, logits ``(M, B, classes)``. Members share
+no parameter and no op mixes members, so member ``m`` computes exactly what its
+solo network computes (up to float summation order), its gradient is its solo
+gradient, and an element-wise optimizer (SGD, momentum, Adam, RMSprop) updates it
+as it would alone. A solo run is a pack of one.
+
+The architecture, per member (no batch norm, no residuals: initialization matters):
+
+- ``mlp``: flatten, ``depth`` × Dense(width, activation), Dense(classes) head;
+- ``cnn``: ``depth`` × Conv2D(filters, k×k, 'same', activation), global average
+  pooling, Dense(classes) head.
+
+Hidden kernels are drawn by each member's initializer spec with seed
+``run.init_seed + layer``; the head uses Keras' default ``glorot_uniform`` with seed
+``run.init_seed + depth``; biases start at zero. :func:`reference_model` builds the
+same network as a plain ``keras.Sequential`` (what a user would write), with the same
+initializers and seeds, so the two draw identical initial weights.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import keras
+from keras import ops
+
+from initstudy import initializers
+from initstudy.runs import Pack, Run
+
+
+def hidden_initializers(run: Run, depth: int) -> list[keras.initializers.Initializer]:
+    return [initializers.build(run.init, run.init_seed + layer) for layer in range(depth)]
+
+
+def head_initializer(run: Run) -> keras.initializers.Initializer:
+    return keras.initializers.GlorotUniform(seed=run.init_seed + run.depth)
+
+
+def _stacked_initializer(inits: Sequence[keras.initializers.Initializer], member_shape: tuple):
+    """An initializer for the stacked weight: member m's slice is ``inits[m](member_shape)``."""
+
+    def draw(shape, dtype=None):
+        return ops.stack([init(shape=member_shape, dtype=dtype) for init in inits])
+
+    return draw
+
+
+class StackedDense(keras.layers.Layer):
+    """M Dense layers at once: ``y[m] = x[m] @ W[m] + b[m]`` with ``W`` of shape (M, in, out)."""
+
+    def __init__(self, units: int, kernel_initializers: Sequence, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.kernel_initializers = list(kernel_initializers)
+
+    def build(self, input_shape):
+        members, fan_in = len(self.kernel_initializers), input_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel", shape=(members, fan_in, self.units),
+            initializer=_stacked_initializer(self.kernel_initializers, (fan_in, self.units)),
+        )
+        self.bias = self.add_weight(name="bias", shape=(members, self.units), initializer="zeros")
+
+    def call(self, x):
+        return ops.einsum("mbi,mio->mbo", x, self.kernel) + self.bias[:, None, :]
+
+
+class StackedConv2D(keras.layers.Layer):
+    """M Conv2D layers (stride 1, 'same' padding) at once, as im2col + batched matmul.
+
+    Keras has no batched convolution with a different kernel per batch slice; a grouped
+    convolution would do it, but TensorFlow runs grouped convolutions on the CPU only
+    through XLA (other numbers, other determinism). So: ``extract_patches`` (itself a
+    convolution with an identity kernel, exact in float) gives each pixel's k×k×in
+    neighbourhood in the (kh, kw, in) order of a Keras kernel, and one einsum applies
+    member m's kernel reshaped to (kh·kw·in, out).
+    """
+
+    def __init__(self, filters: int, kernel_size: int, kernel_initializers: Sequence, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.kernel_initializers = list(kernel_initializers)
+
+    def build(self, input_shape):
+        members, channels, k = len(self.kernel_initializers), input_shape[-1], self.kernel_size
+        member_shape = (k, k, channels, self.filters)
+        self.kernel = self.add_weight(
+            name="kernel", shape=(members, *member_shape),
+            initializer=_stacked_initializer(self.kernel_initializers, member_shape),
+        )
+        self.bias = self.add_weight(name="bias", shape=(members, self.filters), initializer="zeros")
+
+    def call(self, x):
+        members, _, height, width, channels = x.shape  # the batch size may be symbolic
+        k = self.kernel_size
+        images = ops.reshape(x, (-1, height, width, channels))
+        patches = ops.image.extract_patches(images, (k, k), strides=(1, 1), padding="same")
+        patches = ops.reshape(patches, (members, -1, k * k * channels))
+        kernel = ops.reshape(self.kernel, (members, k * k * channels, self.filters))
+        y = ops.einsum("mpk,mkf->mpf", patches, kernel)
+        y = ops.reshape(y, (members, -1, height, width, self.filters))
+        return y + self.bias[:, None, None, None, :]
+
+
+class MemberActivations(keras.layers.Layer):
+    """Apply activation ``a_g`` to each contiguous group of members (packs are sorted
+    by activation, so a pack with one activation costs one op)."""
+
+    def __init__(self, groups: Sequence[tuple[str, int]], **kwargs):
+        super().__init__(**kwargs)
+        self.groups = list(groups)
+        self.functions = [keras.activations.get(name) for name, _ in self.groups]
+
+    def call(self, x):
+        if len(self.groups) == 1:
+            return self.functions[0](x)
+        outs, start = [], 0
+        for fn, (_, count) in zip(self.functions, self.groups):
+            outs.append(fn(x[start:start + count]))
+            start += count
+        return ops.concatenate(outs, axis=0)
+
+
+def activation_groups(runs: Sequence[Run]) -> list[tuple[str, int]]:
+    groups: list[tuple[str, int]] = []
+    for run in runs:
+        if groups and groups[-1][0] == run.activation:
+            groups[-1] = (run.activation, groups[-1][1] + 1)
+        elif any(name == run.activation for name, _ in groups):
+            raise ValueError("pack members must be sorted by activation")
+        else:
+            groups.append((run.activation, 1))
+    return groups
+
+
+class PackedNet(keras.Model):
+    """The stacked network of a pack. ``call(x)`` maps (M, B, *input_shape) to logits
+    (M, B, classes); ``call(x, return_hidden=True)`` also returns each hidden layer's
+    (pre-activation, activation) pair, for the signal diagnostics."""
+
+    def __init__(self, pack: Pack, input_shape: tuple, num_classes: int, width: int,
+                 filters: int, kernel_size: int, **kwargs):
+        super().__init__(**kwargs)
+        runs = pack.runs
+        self.arch = runs[0].arch
+        self.members = len(runs)
+        self.member_input_shape = tuple(input_shape)
+        depth = runs[0].depth
+        per_layer = list(zip(*(hidden_initializers(r, depth) for r in runs)))
+        if self.arch == "mlp":
+            self.hidden = [StackedDense(width, inits, name=f"dense_{i}") for i, inits in enumerate(per_layer)]
+        else:
+            self.hidden = [StackedConv2D(filters, kernel_size, inits, name=f"conv_{i}")
+                           for i, inits in enumerate(per_layer)]
+        self.activation = MemberActivations(activation_groups(runs))
+        self.head = StackedDense(num_classes, [head_initializer(r) for r in runs], name="head")
+
+    def call(self, x, return_hidden: bool = False):
+        h = x
+        if self.arch == "mlp":
+            h = ops.reshape(h, (self.members, -1, math.prod(self.member_input_shape)))
+        hidden = []
+        for layer in self.hidden:
+            pre = layer(h)
+            h = self.activation(pre)
+            hidden.append((pre, h))
+        if self.arch == "cnn":
+            h = ops.mean(h, axis=(2, 3))
+        logits = self.head(h)
+        return (logits, hidden) if return_hidden else logits
+
+
+def build_packed(pack: Pack, input_shape: tuple, num_classes: int, training: dict) -> PackedNet:
+    """Build (and so initialize) the stacked model of ``pack``."""
+    model = PackedNet(pack, input_shape, num_classes, training["width"], training["filters"],
+                      training["kernel_size"], name="packed_" + pack.pack_id.replace("-", "_"))
+    model(ops.zeros((len(pack.runs), 1, *input_shape)))
+    return model
+
+
+def reference_model(run: Run, input_shape: tuple, num_classes: int, training: dict) -> keras.Sequential:
+    """The same network as a plain ``keras.Sequential`` of Dense/Conv2D layers with
+    ``kernel_initializer=...``: what a user would write, and the export format."""
+    inits = hidden_initializers(run, run.depth)
+    layers: list[keras.layers.Layer] = [keras.Input(shape=input_shape)]
+    if run.arch == "mlp":
+        layers.append(keras.layers.Flatten())
+        layers += [keras.layers.Dense(training["width"], activation=run.activation, kernel_initializer=i)
+                   for i in inits]
+    else:
+        layers += [keras.layers.Conv2D(training["filters"], training["kernel_size"], padding="same",
+                                       activation=run.activation, kernel_initializer=i) for i in inits]
+        layers.append(keras.layers.GlobalAveragePooling2D())
+    layers.append(keras.layers.Dense(num_classes, kernel_initializer=head_initializer(run)))
+    return keras.Sequential(layers, name="run")
+
+
+def member_weights(model: PackedNet, index: int) -> list:
+    """Member ``index``'s kernels and biases in ``reference_model`` order."""
+    weights = []
+    for layer in [*model.hidden, model.head]:
+        weights += [ops.convert_to_numpy(layer.kernel[index]), ops.convert_to_numpy(layer.bias[index])]
+    return weights
+
+
+def export_member(model: PackedNet, index: int, run: Run, num_classes: int, training: dict,
+                  path: str) -> keras.Sequential:
+    """Save member ``index`` as a standard ``.keras`` file (loads with ``keras.models.load_model``)."""
+    ref = reference_model(run, model.member_input_shape, num_classes, training)
+    ref.set_weights(member_weights(model, index))
+    ref.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    ref.save(path)
+    return ref

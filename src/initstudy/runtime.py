@@ -1,0 +1,107 @@
+"""Process set-up for training: quiet logs, thread counts, determinism, backend glue.
+
+Call :func:`configure` before the first Keras computation. Everything the numbers
+depend on (backend, determinism, thread counts) is returned by :func:`settings` and
+stored in every record, because each changes the numbers (each is reproducible on
+its own).
+
+Keras 3 has no backend-independent "value and gradient" or "compile this step"
+function: ``model.fit`` hides them inside per-backend trainers. The packed trainer
+needs its own step (per-member losses, masking of diverged members), so the two
+small backend-specific pieces live here and nowhere else: :func:`value_and_grad`
+and :func:`compile_step`. Everything else is ``keras.ops``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Must be set before TensorFlow is imported (any Keras import on the TF backend).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402
+
+_STATE: dict[str, object] = {"deterministic": False, "threads": None}
+
+
+def backend() -> str:
+    return keras.backend.backend()
+
+
+def configure(threads: int | None = None, deterministic: bool = True) -> dict[str, object]:
+    """Set thread counts (from the Snakemake rule's ``threads``) and op determinism."""
+    if backend() == "tensorflow":
+        import tensorflow as tf
+
+        if threads:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError:  # already initialised in this process: keep the first setting
+                pass
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
+    elif backend() == "jax" and deterministic:
+        # XLA on GPU picks autotuned (possibly non-deterministic) kernels unless told not to.
+        os.environ.setdefault("XLA_FLAGS", "--xla_gpu_deterministic_ops=true")
+    _STATE.update(deterministic=deterministic, threads=threads)
+    return settings()
+
+
+def settings() -> dict[str, object]:
+    return {"keras_backend": backend(), **_STATE}
+
+
+def devices() -> list[str]:
+    """The accelerators (or CPU) the backend computes on, as readable names."""
+    if backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        names = []
+        for gpu in gpus:
+            details = tf.config.experimental.get_device_details(gpu)
+            names.append(details.get("device_name", gpu.name))
+        return names or ["CPU"]
+    if backend() == "jax":
+        import jax
+
+        return [f"{d.platform}:{getattr(d, 'device_kind', d)}" for d in jax.devices()]
+    return [backend()]
+
+
+def value_and_grad(fn):
+    """``fn(params, *args) -> (loss, aux)`` becomes ``-> ((loss, aux), grads wrt params)``."""
+    if backend() == "jax":
+        import jax
+
+        return jax.value_and_grad(fn, has_aux=True)
+    if backend() == "tensorflow":
+        import tensorflow as tf
+
+        def wrapped(params, *args):
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                loss, aux = fn(params, *args)
+            return (loss, aux), tape.gradient(loss, params)
+
+        return wrapped
+    raise RuntimeError(
+        f"KERAS_BACKEND={backend()!r} is not supported by the packed trainer; "
+        "use 'tensorflow' (default) or 'jax'"
+    )
+
+
+def compile_step(fn):
+    """Compile a pure step function: ``jax.jit`` or ``tf.function`` (no XLA on TF, so
+    the numbers match eager Keras and op determinism applies)."""
+    if backend() == "jax":
+        import jax
+
+        return jax.jit(fn)
+    if backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=False, reduce_retracing=True)
+    raise RuntimeError(f"KERAS_BACKEND={backend()!r} is not supported by the packed trainer")
