@@ -2,8 +2,9 @@
 
 Per step, for the stacked model of M members (see :mod:`initstudy.models`):
 
-- member m gets its own batch ``idx[m]`` of the training split: members with the
-  same data-order seed (same dataset and seed) get the same batches;
+- member m gets its own batch ``idx[m]`` of its training split: members with the
+  same seed share the split and the batches (common random numbers), members with
+  different seeds have their own split (``data[g]``) and their own permutation;
 - loss = Σ_m active_m · CE_m, with CE_m the mean cross-entropy of member m's batch,
   so ∂loss/∂θ_m = ∂CE_m/∂θ_m, the gradient member m would get alone;
 - a member whose CE is NaN/Inf becomes inactive: its gradient is zeroed and its
@@ -35,11 +36,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from initstudy import runtime
+from initstudy import runtime, signal
 from initstudy.atomic import atomic_path
 from initstudy.models import PackedNet, build_packed
 from initstudy.records import finite_or_none
-from initstudy.runs import Pack
+from initstudy.runs import Pack, Run
 
 if TYPE_CHECKING:
     from initstudy.datasets import Dataset
@@ -73,14 +74,23 @@ def _member_mask(flags, like):
 class PackTrainer:
     """Trains one pack; :meth:`fit` returns one result dict per member."""
 
-    def __init__(self, pack: Pack, training: dict, data: Dataset,
-                 checkpoint: str | Path | None = None,
-                 epoch_hook: Callable[["PackTrainer", int], None] | None = None):
-        self.pack, self.training, self.data = pack, training, data
+    def __init__(self, pack: Pack, training: dict, data: "Callable[[Run], Dataset]",
+                 checkpoint: str | Path | None = None):
+        """``data(run)`` loads a member's dataset split; it is called once per seed."""
+        self.pack, self.training = pack, training
         self.members = len(pack.runs)
+        # One data group per seed: its split, its batch order. Members index into it.
+        seeds = sorted({r.seed for r in pack.runs})
+        firsts = [next(r for r in pack.runs if r.seed == s) for s in seeds]
+        self.data = [data(r) for r in firsts]
+        self.order_seeds = [r.data_order_seed for r in firsts]
+        self.group = np.array([seeds.index(r.seed) for r in pack.runs])
+        first = self.data[0]
+        self.n_train = len(first.y_train)
+        if any(len(d.y_train) != self.n_train for d in self.data):
+            raise ValueError(f"pack {pack.pack_id}: training splits differ in size across seeds")
         self.checkpoint = Path(checkpoint) if checkpoint else None
-        self.epoch_hook = epoch_hook
-        self.model: PackedNet = build_packed(pack, data.input_shape, data.num_classes, training)
+        self.model: PackedNet = build_packed(pack, first.input_shape, first.num_classes, training)
         self.optimizer = make_optimizer(pack.runs[0].optimizer, training)
         self.optimizer.build(self.model.trainable_variables)
         # TensorFlow has no stateless optimizer step: there the state stays in the
@@ -92,13 +102,18 @@ class PackTrainer:
         self.history: list[list[dict[str, Any]]] = [[] for _ in pack.runs]
         self.diverged_epoch: list[int | None] = [None] * self.members
         self.epochs_done = 0
-        seeds = sorted({r.data_order_seed for r in pack.runs})
-        self.order_seeds = seeds
-        self.order_group = np.array([seeds.index(r.data_order_seed) for r in pack.runs])
-        self._x_train = ops.convert_to_tensor(data.x_train)
-        self._y_train = ops.convert_to_tensor(data.y_train.astype("int32"))
+        # All groups' training splits back to back; group g's example i is row g·n + i.
+        self._x_train = ops.convert_to_tensor(np.concatenate([d.x_train for d in self.data]))
+        self._y_train = ops.convert_to_tensor(np.concatenate([d.y_train for d in self.data]).astype("int32"))
         self._train_step = runtime.compile_step(self._step_stateful if self.stateful else self._step_functional)
         self._eval_step = runtime.compile_step(self._eval)
+        probe = signal.probe_indices(self.n_train, training["probe_size"])
+        self._probe_x = np.stack([d.x_train[probe] for d in self.data])[self.group]
+        self._probe_y = np.stack([d.y_train[probe] for d in self.data])[self.group].astype("int32")
+        variables = self.model.trainable_variables
+        kernels = [next(i for i, v in enumerate(variables) if v is layer.kernel) for layer in self.model.hidden]
+        self._probe = signal.make_probe(self.model, kernels)
+        self.signal: list[list[dict[str, Any]]] = [[] for _ in pack.runs]
 
     # ---- compiled pieces (keras.ops only) -------------------------------------------
     def _loss(self, params, x, y, w, active):
@@ -141,8 +156,9 @@ class PackTrainer:
 
     # ---- host-side loop ---------------------------------------------------------------
     def _batches(self, epoch: int):
-        n, b = len(self.data.y_train), self.training["batch_size"]
-        orders = np.stack([epoch_order(s, epoch, n) for s in self.order_seeds])[self.order_group]
+        n, b = self.n_train, self.training["batch_size"]
+        orders = np.stack([epoch_order(s, epoch, n) + g * n for g, s in enumerate(self.order_seeds)])
+        orders = orders[self.group]
         for start in range(0, n, b):
             idx = orders[:, start:start + b]
             real = idx.shape[1]
@@ -152,31 +168,31 @@ class PackTrainer:
                 idx = np.pad(idx, ((0, 0), (0, b - real)))
             yield idx.astype("int32"), w
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-member (mean loss, accuracy) on (x, y), every member on the same examples."""
-        n = len(y)
+    def evaluate(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-member (mean loss, accuracy) on ``split`` ("val" or "test") of its group."""
+        xs = [getattr(d, f"x_{split}") for d in self.data]
+        ys = [getattr(d, f"y_{split}") for d in self.data]
+        n = len(ys[0])
         if n == 0:
             return np.full(self.members, np.nan), np.full(self.members, np.nan)
         size = min(EVAL_BATCH, n)
         loss, correct = np.zeros(self.members), np.zeros(self.members)
         for start in range(0, n, size):
-            xb, yb = x[start:start + size], y[start:start + size].astype("int32")
-            real = len(yb)
-            w = np.zeros(size, dtype="float32")
-            w[:real] = 1.0
-            if real < size:
-                xb = np.concatenate([xb, np.zeros((size - real, *xb.shape[1:]), xb.dtype)])
-                yb = np.concatenate([yb, np.zeros(size - real, "int32")])
-            xs = np.broadcast_to(xb, (self.members, *xb.shape))
-            ys = np.broadcast_to(yb, (self.members, size))
-            ws = np.broadcast_to(w, (self.members, size))
-            l, c = self._eval_step(self.params, xs, ys, ws)
+            xb = np.stack([x[start:start + size] for x in xs])
+            yb = np.stack([y[start:start + size] for y in ys]).astype("int32")
+            real = yb.shape[1]
+            w = np.zeros((self.members, size), dtype="float32")
+            w[:, :real] = 1.0
+            if real < size:  # pad to one shape, so the step compiles once
+                xb = np.concatenate([xb, np.zeros((xb.shape[0], size - real, *xb.shape[2:]), xb.dtype)], axis=1)
+                yb = np.concatenate([yb, np.zeros((yb.shape[0], size - real), "int32")], axis=1)
+            l, c = self._eval_step(self.params, xb[self.group], yb[self.group], w)
             loss += ops.convert_to_numpy(l)
             correct += ops.convert_to_numpy(c)
         return loss / n, correct / n
 
     def run_epoch(self, epoch: int) -> None:
-        n = len(self.data.y_train)
+        n = self.n_train
         loss_sum, correct = np.zeros(self.members), np.zeros(self.members)
         active_at_start = self.active.copy()
         for idx, w in self._batches(epoch):
@@ -190,7 +206,7 @@ class PackTrainer:
             correct += ops.convert_to_numpy(c)
             if not self.active.any():
                 break
-        val_loss, val_acc = self.evaluate(self.data.x_val, self.data.y_val)
+        val_loss, val_acc = self.evaluate("val")
         for m in np.flatnonzero(active_at_start):
             ok = bool(self.active[m])
             self.history[m].append({
@@ -207,25 +223,33 @@ class PackTrainer:
     def fit(self) -> list[dict[str, Any]]:
         start = time.perf_counter()
         self._restore()
-        if self.epochs_done == 0 and self.epoch_hook:
-            self.epoch_hook(self, 0)
+        if self.epochs_done == 0:
+            self.measure_signal(0, np.ones(self.members, dtype=bool))
         for epoch in range(self.epochs_done + 1, self.training["epochs"] + 1):
             if not self.active.any():
                 break
+            active_before = self.active.copy()
             self.run_epoch(epoch)
-            if self.epoch_hook:
-                self.epoch_hook(self, epoch)
+            self.measure_signal(epoch, active_before)
             self._save()
-        test_loss, test_acc = self.evaluate(self.data.x_test, self.data.y_test)
+        test_loss, test_acc = self.evaluate("test")
         self.sync_model()
         elapsed = time.perf_counter() - start
         return [{
             "history": self.history[m],
+            "signal": self.signal[m],
             "test": {"loss": finite_or_none(test_loss[m]), "accuracy": finite_or_none(test_acc[m])},
             "diverged": self.diverged_epoch[m] is not None,
             "diverged_epoch": self.diverged_epoch[m],
             "wall_time_s": elapsed / self.members,
         } for m in range(self.members)]
+
+    def measure_signal(self, epoch: int, members: np.ndarray) -> None:
+        """Per-layer statistics on the probe batch for the given members (see :mod:`signal`)."""
+        stats = self._probe(self.params, self._probe_x, self._probe_y)
+        rows = signal.to_rows(stats, [r.activation for r in self.pack.runs], epoch)
+        for i in np.flatnonzero(members):
+            self.signal[i].extend(rows[i])
 
     @property
     def params(self) -> list:
@@ -271,7 +295,7 @@ class PackTrainer:
         arrays = {f"p{i}": ops.convert_to_numpy(v) for i, v in enumerate(self.params)}
         arrays |= {f"o{i}": ops.convert_to_numpy(v) for i, v in enumerate(self.opt_vars)}
         meta = {"signature": self.signature(), "epochs_done": self.epochs_done,
-                "history": self.history, "diverged_epoch": self.diverged_epoch,
+                "history": self.history, "signal": self.signal, "diverged_epoch": self.diverged_epoch,
                 "active": self.active.tolist()}
         with atomic_path(self.checkpoint) as tmp:
             with open(tmp, "wb") as fh:
@@ -288,5 +312,6 @@ class PackTrainer:
                            [z[f"o{i}"] for i in range(len(self.optimizer.variables))])
         self.epochs_done = meta["epochs_done"]
         self.history = meta["history"]
+        self.signal = meta["signal"]
         self.diverged_epoch = meta["diverged_epoch"]
         self.active = np.array(meta["active"], dtype=bool)

@@ -1,0 +1,3 @@
+from initstudy.cli import main
+
+raise SystemExit(main())

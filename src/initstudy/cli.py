@@ -1,0 +1,102 @@
+"""``python -m initstudy <verb>``: the entry points the workflow's rules call.
+
+Each verb is thin: it parses arguments, calls one function of the package, and turns
+an expected failure (bad config, bad record, missing dataset file) into one line on
+stderr and exit status 2 — never a traceback from deep inside a library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+class UsageError(ValueError):
+    """Bad command-line input; the message names the argument and the value."""
+
+
+def _json_arg(text: str, name: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{name}: not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{name}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def cmd_train(args) -> int:
+    from initstudy import runtime
+
+    runtime.configure(threads=args.threads, deterministic=not args.no_determinism)
+    from initstudy.train import parse_pack, train_pack
+
+    payload = _json_arg(Path(args.pack[1:]).read_text() if args.pack.startswith("@") else args.pack, "--pack")
+    try:
+        pack, training = parse_pack(payload)
+    except (KeyError, TypeError) as exc:
+        raise UsageError(f"--pack: missing or malformed field {exc}; expected pack_id, runs, training") from None
+    written = train_pack(pack, training, out_root=args.out_root, checkpoint_dir=args.checkpoint_dir,
+                         export_dir=args.export_dir, data_dir=args.data_dir)
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from initstudy import config, runs
+
+    cfg = config.load(args.config)
+    packs = runs.make_packs(runs.expand(cfg), cfg["training"]["pack_size"])
+    print(f"{args.config}: valid; {sum(len(p.runs) for p in packs)} runs in {len(packs)} training jobs")
+    return 0
+
+
+def cmd_aggregate(args) -> int:
+    from initstudy import aggregate
+
+    paths = sorted(Path(args.root).rglob("record.json"))
+    if not paths:
+        raise UsageError(f"--root {args.root}: no record.json below it")
+    aggregate.write_tables(paths, args.runs_out, args.signal_out)
+    print(f"{len(paths)} records -> {args.runs_out}, {args.signal_out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="initstudy", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="verb", required=True)
+
+    p = sub.add_parser("train", help="train a pack of runs (one stacked model) and write their records")
+    p.add_argument("--pack", required=True, help="JSON {pack_id, runs, training}, or @FILE holding it")
+    p.add_argument("--threads", type=int, default=None, help="TF intra/inter-op threads (the rule's threads)")
+    p.add_argument("--out-root", default="results/runs")
+    p.add_argument("--checkpoint-dir", default="results/checkpoints")
+    p.add_argument("--export-dir", default=None, help="also save each member as DIR/<run_id>/model.keras")
+    p.add_argument("--data-dir", default=None, help="Keras dataset cache (default ~/.keras/datasets)")
+    p.add_argument("--no-determinism", action="store_true", help="leave TF op determinism off (recorded)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("validate", help="check a config file and count its runs and jobs")
+    p.add_argument("config")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("aggregate", help="build the tidy tables from every record below a folder")
+    p.add_argument("--root", default="results/runs")
+    p.add_argument("--runs-out", default="results/runs.parquet")
+    p.add_argument("--signal-out", default="results/signal.parquet")
+    p.set_defaults(func=cmd_aggregate)
+
+    args = parser.parse_args(argv)
+    from initstudy.config import ConfigError
+    from initstudy.datasets import DatasetError
+    from initstudy.initializers import InitializerError
+    from initstudy.records import RecordError
+
+    try:
+        return args.func(args)
+    except (UsageError, ConfigError, DatasetError, InitializerError, RecordError, OSError) as exc:
+        print(f"initstudy {args.verb}: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,66 @@
+"""The ``train`` verb: train one pack (a list of runs) and write one record per run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from initstudy import datasets, provenance, records
+from initstudy.runs import Pack, Run
+
+
+def parse_pack(payload: dict[str, Any]) -> tuple[Pack, dict[str, Any]]:
+    """``{"pack_id": ..., "runs": [run dicts], "training": {...}}`` -> (Pack, training)."""
+    runs = tuple(Run.from_dict(r) for r in payload["runs"])
+    return Pack(payload["pack_id"], runs), payload["training"]
+
+
+def build_record(run: Run, pack: Pack, index: int, training: dict, result: dict, prov: dict,
+                 data: dict) -> dict:
+    return {
+        "schema_version": records.SCHEMA_VERSION,
+        "run": {"run_id": run.run_id, **run.to_dict()},
+        "training": training,
+        "data": data,
+        "seeds": {"init": run.init_seed, "data_order": run.data_order_seed, "split": run.split_seed},
+        **result,
+        "pack": {"id": pack.pack_id, "size": len(pack.runs), "index": index,
+                 "wall_time_s": result["wall_time_s"] * len(pack.runs)},
+        "provenance": prov,
+    }
+
+
+def train_pack(pack: Pack, training: dict, *, out_root: str | Path, checkpoint_dir: str | Path | None,
+               export_dir: str | Path | None = None, data_dir: str | None = None) -> list[Path]:
+    """Train every member of ``pack`` as one stacked model; write each run's record atomically."""
+    from initstudy.models import export_member
+    from initstudy.training import PackTrainer
+
+    def load(run: Run):
+        return datasets.load(run.dataset, validation_split=training["validation_split"],
+                             seed=run.split_seed, data_dir=data_dir)
+
+    checkpoint = Path(checkpoint_dir) / f"{pack.pack_id}.npz" if checkpoint_dir else None
+    start = time.perf_counter()
+    trainer = PackTrainer(pack, training, load, checkpoint=checkpoint)
+    results = trainer.fit()
+    elapsed = time.perf_counter() - start
+    prov = provenance.collect()
+    num_classes = trainer.data[0].num_classes
+    d = trainer.data[0]
+    data_info = {"num_classes": d.num_classes, "input_shape": list(d.input_shape), "n_train": len(d.y_train),
+                 "n_val": len(d.y_val), "n_test": len(d.y_test)}
+    written = []
+    for index, (run, result) in enumerate(zip(pack.runs, results)):
+        result["wall_time_s"] = elapsed / len(pack.runs)
+        if export_dir:
+            target = Path(export_dir) / run.run_id / "model.keras"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            export_member(trainer.model, index, run, num_classes, training, str(target))
+        path = Path(out_root) / run.run_id / "record.json"
+        records.write(path, build_record(run, pack, index, training, result, prov, data_info))
+        written.append(path)
+    if checkpoint:
+        checkpoint.unlink(missing_ok=True)
+    return written
