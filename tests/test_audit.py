@@ -1,0 +1,151 @@
+"""The initializer audit: correct schemes pass; the channels-first bug and wrong claims fail."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from keras.src.initializers.random_initializers import compute_fans
+
+from initstudy import audit as au
+from initstudy import custom_initializers as ci
+from initstudy.initializers import InitializerError
+
+CUSTOM = "initstudy.custom_initializers:"
+CONV_KINDS = {"conv1d", "conv2d"}
+
+CORRECT = [
+    {"name": CUSTOM + "FixedUniform", "limit": 0.05},
+    {"name": CUSTOM + "ClippedNormal", "stddev": 0.1},
+    CUSTOM + "HandVarianceScaling",
+    {"name": CUSTOM + "HandVarianceScaling", "scale": 1.0, "mode": "fan_avg", "distribution": "uniform"},
+    {"name": CUSTOM + "HandVarianceScaling", "mode": "fan_out", "distribution": "untruncated_normal"},
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
+    "random_normal", "random_uniform", "truncated_normal",
+    {"name": "random_uniform", "minval": 0.0, "maxval": 1.0},
+    {"name": "variance_scaling", "scale": 0.5, "mode": "fan_out", "distribution": "uniform"},
+    {"name": "variance_scaling", "scale": 3.0, "mode": "fan_avg", "distribution": "untruncated_normal"},
+    {"name": "variance_scaling", "scale": 1.5, "mode": "fan_in", "distribution": "normal"},
+    "orthogonal", {"name": "orthogonal", "gain": 2.0},
+    "zeros", "ones", {"name": "constant", "value": 0.3}, {"name": "identity", "gain": 0.5},
+]  # fmt: skip
+
+
+class Undeclared(keras.initializers.Initializer):
+    """He-like normal draws from a class that declares no intended scheme."""
+
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        stddev = math.sqrt(2.0 / ci.keras_fans(shape)[0])
+        return keras.random.normal(shape, stddev=stddev, dtype=dtype, seed=self.seed)
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return au.audit([*CORRECT, CUSTOM + "ChannelsFirstHe"])
+
+
+def test_fans_follow_keras():
+    for shape in au.DEFAULT_SHAPES:
+        assert ci.keras_fans(shape) == compute_fans(shape)
+    assert ci.channels_first_fans((64, 32)) == (64, 32)
+    assert ci.channels_first_fans((3, 3, 16, 32)) == (3 * 16 * 32, 3 * 16 * 32)
+
+
+def test_hand_variance_scaling_draws_what_keras_draws():
+    for distribution in ("uniform", "truncated_normal", "untruncated_normal"):
+        args = {"scale": 2.0, "mode": "fan_avg", "distribution": distribution, "seed": 7}
+        hand = ci.HandVarianceScaling(**args)(shape=(3, 3, 16, 32))
+        ours = keras.initializers.VarianceScaling(**args)(shape=(3, 3, 16, 32))
+        np.testing.assert_allclose(hand, ours, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "cls", [ci.FixedUniform, ci.ClippedNormal, ci.HandVarianceScaling, ci.ChannelsFirstHe]
+)
+def test_custom_initializers_are_seeded_and_serializable(cls):
+    init = cls(seed=3)
+    clone = cls.from_config(init.get_config())
+    np.testing.assert_array_equal(init(shape=(8, 4)), clone(shape=(8, 4)))
+    assert not np.array_equal(init(shape=(8, 4)), cls(seed=4)(shape=(8, 4)))
+
+
+def test_correct_initializers_pass(table):
+    correct = table[table.initializer != "ChannelsFirstHe"]
+    checked = correct[correct.verdict != "skip"]
+    assert (checked.verdict == "pass").all(), checked[checked.verdict != "pass"].reason.tolist()
+    skipped = correct[correct.verdict == "skip"]
+    assert set(skipped.initializer) == {"identity-gain0.5"}
+    assert set(skipped.kind) == CONV_KINDS
+
+
+def test_channels_first_he_fails_exactly_on_conv_kernels(table):
+    buggy = table[table.initializer == "ChannelsFirstHe"]
+    is_conv = buggy.kind.isin(CONV_KINDS)
+    assert (buggy[is_conv].verdict == "FAIL").all()
+    assert (buggy[~is_conv].verdict == "pass").all()
+    assert buggy[is_conv].best_fit.str.startswith("2/fan_in channels-first").all()
+    # (3, 3, 16, 32): fan_in 144 intended, 3*16*32 = 1536 computed
+    row = buggy[buggy["shape"] == "(3, 3, 16, 32)"].iloc[0]
+    assert row.measured_var / row.target_var == pytest.approx(144 / 1536, rel=0.05)
+
+
+def test_tolerances_derive_from_the_sample_size(table):
+    row = table[(table.initializer == "he_uniform") & (table["shape"] == "(64, 64)")].iloc[0]
+    kurtosis_uniform = 9 / 5
+    assert row.var_tol == pytest.approx(row.z * math.sqrt((kurtosis_uniform - 1) / row.n))
+    assert row.mean_tol == pytest.approx(row.z * math.sqrt(row.target_var / row.n))
+    assert row.n >= 50_000 and row.n_draws == math.ceil(50_000 / (64 * 64))
+
+
+def test_wrong_declarations_are_flagged():
+    wrong = [
+        {"name": CUSTOM + "FixedUniform", "limit": 0.05, "label": "too_narrow",
+         "intended": "random_uniform minval=-0.1 maxval=0.1"},
+        {"name": CUSTOM + "ClippedNormal", "stddev": 0.05, "label": "clipped_not_truncated",
+         "intended": {"name": "truncated_normal", "stddev": 0.05}},
+        {"name": CUSTOM + "HandVarianceScaling", "distribution": "untruncated_normal",
+         "label": "normal_not_truncated", "intended": "he_normal"},
+    ]  # fmt: skip
+    table = au.audit(wrong, shapes=[(64, 64), (3, 3, 16, 32)])
+    assert (table.verdict == "FAIL").all()
+    same_variance = table[table.initializer == "normal_not_truncated"]
+    assert (same_variance.var_rel_err.abs() <= same_variance.var_tol).all()
+    assert same_variance.reason.str.startswith("KS").all()
+
+
+def test_skips_say_why():
+    specs = [{"name": "lsuv"}, {"name": f"{__name__}:Undeclared"}]
+    table = au.audit(specs, shapes=[(64, 32), (3, 3, 16, 32)])
+    assert (table.verdict == "skip").all()
+    assert table.reason.iloc[0].startswith("lsuv: data-dependent")
+    undeclared = table[table.initializer == "Undeclared"]
+    assert undeclared.best_fit.str.startswith("2/fan_in (").all()
+
+
+def test_declaration_syntax_errors_name_the_problem():
+    with pytest.raises(InitializerError, match="key=value"):
+        au.scheme_of_declared("variance_scaling scale")
+    with pytest.raises(InitializerError, match="Keras built-in"):
+        au.scheme_of_declared(CUSTOM + "FixedUniform")
+    assert au.scheme_of_declared("clipped_normal stddev=0.1").text == "clipped_normal sigma=0.1"
+
+
+def test_main_writes_csv_and_latex(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("grid:\n  initializers: [he_normal, {name: lsuv}]\n")
+    csv, tex = tmp_path / "audit.csv", tmp_path / "audit.tex"
+    table = au.main(config, csv, tex)
+    assert list(pd.read_csv(csv).columns) == au.COLUMNS
+    assert len(table) == 2 * len(au.DEFAULT_SHAPES)
+    latex = tex.read_text()
+    assert (
+        r"\begin{longtable}" in latex
+        and r"\toprule" in latex
+        and r"he\_\allowbreak{}normal" in latex
+    )
