@@ -14,7 +14,7 @@ from typing import Iterable
 import pandas as pd
 
 from initstudy import records
-from initstudy.atomic import atomic_path
+from initstudy.atomic import atomic_path, write_json
 
 RUN_FIELDS = ["run_id", "dataset", "arch", "activation", "optimizer", "depth", "initializer", "seed"]
 METRICS = ["train_loss", "train_accuracy", "val_loss", "val_accuracy"]
@@ -77,7 +77,20 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-def write_tables(paths: Iterable[str | Path], runs_out: str | Path, signal_out: str | Path) -> None:
+def provenance_summary(paths: Iterable[str | Path]) -> dict:
+    """One record's provenance, plus what differs across records (commits, hosts, backends)."""
+    provs = [records.read(p)["provenance"] for p in paths]
+    summary = dict(provs[0])
+    for key, name in (("git_commit", "git_commits"), ("host", "hosts"), ("keras_backend", "keras_backends")):
+        summary[name] = sorted({str(p[key]) for p in provs})
+    return summary
+
+
+def write_tables(paths: Iterable[str | Path], runs_out: str | Path, signal_out: str | Path,
+                 provenance_out: str | Path) -> None:
+    """Validate every record, then write the two tables and the provenance summary."""
+    paths = list(paths)
     runs, signal = tables(paths)
     write_parquet(runs, runs_out)
     write_parquet(signal, signal_out)
+    write_json(provenance_out, provenance_summary(paths))

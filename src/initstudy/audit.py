@@ -27,8 +27,8 @@ of ``variance_scaling`` means the truncated normal. Without a declaration the
 audit reports the measured variance and the variance-scaling rule it matches best
 (``best_fit``, also given for every variance-scaling row).
 
-The ``intended`` key is read here only: :func:`initstudy.initializers.parse`
-rejects it as an unknown argument, so :func:`split_intended` removes it first.
+The ``intended`` key is spec metadata (:attr:`InitSpec.intended`): the trainer
+ignores it, the audit reads it.
 """
 
 from __future__ import annotations
@@ -242,17 +242,10 @@ def _scheme_of_instance(init: keras.initializers.Initializer) -> Scheme | None:
     return None
 
 
-def split_intended(spec: Any) -> tuple[InitSpec, Any]:
-    """The spec without its ``intended`` key, parsed, and that declaration (None if absent)."""
-    if isinstance(spec, dict) and "intended" in spec:
-        rest = {k: v for k, v in spec.items() if k != "intended"}
-        return parse(rest), spec["intended"]
-    return parse(spec), None
-
-
 def intended_scheme(spec: Any) -> Scheme | None:
     """The scheme a spec intends (None when nothing declares one); see the module doc."""
-    parsed, declared = split_intended(spec)
+    parsed = parse(spec)
+    declared = parsed.intended
     if parsed.is_data_dependent:
         raise InitializerError(
             f"{parsed.label}: data-dependent ({parsed.name}); its weights are rescaled on "
@@ -363,7 +356,7 @@ def _exact_stats(draws: np.ndarray, scheme: Scheme, shape) -> dict[str, Any]:
 
 def _measure(spec: Any, shape: tuple[int, ...], min_samples: int, seed: int) -> dict[str, Any]:
     """One audit row before judging: what was drawn, the statistics and their p-values."""
-    parsed, _ = split_intended(spec)
+    parsed = parse(spec)
     fan_in, fan_out = keras_fans(shape)
     row = dict.fromkeys(COLUMNS, np.nan) | {
         "initializer": parsed.label, "shape": str(shape), "kind": _kind(shape),

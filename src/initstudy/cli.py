@@ -60,8 +60,24 @@ def cmd_aggregate(args) -> int:
     paths = sorted(Path(args.root).rglob("record.json"))
     if not paths:
         raise UsageError(f"--root {args.root}: no record.json below it")
-    aggregate.write_tables(paths, args.runs_out, args.signal_out)
-    print(f"{len(paths)} records -> {args.runs_out}, {args.signal_out}")
+    aggregate.write_tables(paths, args.runs_out, args.signal_out, args.provenance_out)
+    print(f"{len(paths)} records -> {args.runs_out}, {args.signal_out}, {args.provenance_out}")
+    return 0
+
+
+def cmd_figures(args) -> int:
+    from initstudy import figures
+
+    for path in figures.main(args.runs, args.out_dir):
+        print(path)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from initstudy import report
+
+    for path in report.main(args.runs, args.config, args.provenance, args.out_dir):
+        print(path)
     return 0
 
 
@@ -87,7 +103,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default="results/runs")
     p.add_argument("--runs-out", default="results/runs.parquet")
     p.add_argument("--signal-out", default="results/signal.parquet")
+    p.add_argument("--provenance-out", default="results/provenance.json")
     p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("figures", help="draw the paper's figures from the tidy table")
+    p.add_argument("--runs", default="results/runs.parquet")
+    p.add_argument("--out-dir", default="paper/generated/figures")
+    p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("report", help="write paper/generated/variables.tex and the LaTeX tables")
+    p.add_argument("--runs", default="results/runs.parquet")
+    p.add_argument("--config", default="results/config.resolved.yaml")
+    p.add_argument("--provenance", default="results/provenance.json")
+    p.add_argument("--out-dir", default="paper/generated")
+    p.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
     from initstudy.config import ConfigError

@@ -7,7 +7,9 @@ A *spec* is what the config says about an initializer:
 - a custom class by import path: ``{name: "initstudy.custom_initializers:FixedUniform", limit: 0.05}``
   (the class is a ``keras.initializers.Initializer``; importing it runs user code,
   so configs must be trusted);
-- optionally ``label: my_label`` to name it in paths and figures.
+- optionally ``label: my_label`` to name it in paths and figures, and
+  ``intended: "variance_scaling scale=2 mode=fan_in"`` to declare, for the audit,
+  the scheme a custom class means to draw (metadata: not passed to the class).
 
 Every spec normalises to an :class:`InitSpec` with a stable, path-safe ``label``
 (``random_normal-stddev0.01``), and :func:`build` turns it into a Keras initializer
@@ -52,6 +54,8 @@ DATA_DEPENDENT: dict[str, dict[str, Any]] = {
     "lsuv": {"base": "orthogonal", "tol": 0.1, "max_iter": 10},
 }
 
+#: Keys of a spec that describe it rather than configure the class.
+METADATA = ("name", "label", "intended")
 #: Arguments that belong to the run, not to the spec.
 _RESERVED = {"seed", "input_axes", "output_axes"}
 _LABEL_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -73,6 +77,7 @@ class InitSpec:
     name: str
     kwargs: tuple[tuple[str, Any], ...]
     label: str
+    intended: str | None = None
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -94,7 +99,10 @@ class InitSpec:
         return parse(self.arguments["base"], where=f"{self.label}.base")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **self.arguments, "label": self.label}
+        out = {"name": self.name, **self.arguments, "label": self.label}
+        if self.intended is not None:
+            out["intended"] = self.intended
+        return out
 
 
 def _format_value(value: Any) -> str:
@@ -174,7 +182,7 @@ def parse(spec: Any, where: str = "initializer") -> InitSpec:
             f"{where}: {spec!r} is not an initializer spec; expected a name "
             "or a mapping with a 'name' key"
         )
-    kwargs = {k: v for k, v in spec.items() if k not in ("name", "label")}
+    kwargs = {k: v for k, v in spec.items() if k not in METADATA}
     name = spec["name"]
     if "seed" in kwargs:
         raise InitializerError(
@@ -190,7 +198,8 @@ def parse(spec: Any, where: str = "initializer") -> InitSpec:
         raise InitializerError(
             f"{where}: label {label!r} must be letters, digits, '_', '.', '+' or '-'"
         )
-    return InitSpec(name=name, kwargs=tuple(sorted(kwargs.items())), label=label)
+    return InitSpec(name=name, kwargs=tuple(sorted(kwargs.items())), label=label,
+                    intended=spec.get("intended"))
 
 
 def accepts_seed(cls: type) -> bool:

@@ -44,8 +44,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import LogLocator, StrMethodFormatter
 
 from initstudy.atomic import atomic_path
-from initstudy.audit import intended_scheme, split_intended
-from initstudy.initializers import InitializerError, build
+from initstudy.audit import intended_scheme
+from initstudy.initializers import InitializerError, build, parse
 
 #: SELU constants (Klambauer et al., 2017, arXiv:1706.02515), as in ``tf.nn.selu``.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -163,7 +163,7 @@ def sigma_w2_of(spec: Any, fan_in: int, fan_out: int) -> float:
     except InitializerError as exc:
         raise ValueError(f"no weight variance for mean-field theory: {exc}") from None
     if scheme is None:
-        raise ValueError(f"{split_intended(spec)[0].label}: no intended scheme declared")
+        raise ValueError(f"{parse(spec).label}: no intended scheme declared")
     variance = scheme.variance((fan_in, fan_out))
     if scheme.mean != 0:
         raise ValueError(f"{scheme.text}: mean-field theory here assumes zero-mean weights")
@@ -185,7 +185,7 @@ def measured_variance(
     The mean square estimates ``q_l`` (the variance under the zero-mean weight ensemble).
     """
     phi = _activation(activation)
-    parsed, _ = split_intended(spec)
+    parsed = parse(spec)
     signal = np.asarray(x, dtype=np.float64)
     q = np.empty(depth)
     for layer in range(depth):
@@ -212,7 +212,7 @@ def theory_vs_measurement(
     q0 = float(np.mean(np.asarray(x, dtype=np.float64) ** 2))
     rows = []
     for spec in specs:
-        label = split_intended(spec)[0].label
+        label = parse(spec).label
         hidden = sigma_w2_of(spec, width, width)
         sw2 = [sigma_w2_of(spec, x.shape[1], width)] + [hidden] * (depth - 1)
         for activation in activations:

@@ -1,0 +1,47 @@
+"""Shared test set-up: quiet TensorFlow, small configs, and a fake dataset loader."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import copy  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = {
+    "grid": {
+        "datasets": ["digits"],
+        "architectures": ["mlp"],
+        "activations": ["relu"],
+        "optimizers": ["adam"],
+        "depths": [2],
+        "initializers": ["he_normal"],
+        "seeds": [0],
+    },
+    "training": {"epochs": 2, "width": 16, "filters": 4},
+}
+
+
+@pytest.fixture
+def tiny_config():
+    """A fresh copy of a minimal valid config (tests mutate it)."""
+    return copy.deepcopy(TINY)
+
+
+def fake_dataset(input_shape=(1, 12, 1), classes=3, n=(120, 30, 40), seed=0):
+    """A small random dataset with the fields of :class:`initstudy.datasets.Dataset`."""
+    from initstudy.datasets import Dataset
+
+    rng = np.random.default_rng(seed)
+
+    def split(k):
+        return rng.normal(size=(k, *input_shape)).astype("float32"), rng.integers(0, classes, k).astype("int32")
+
+    (xt, yt), (xv, yv), (xs, ys) = split(n[0]), split(n[1]), split(n[2])
+    return Dataset(name="fake", x_train=xt, y_train=yt, x_val=xv, y_val=yv, x_test=xs, y_test=ys,
+                   input_shape=tuple(input_shape), num_classes=classes)

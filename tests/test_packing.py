@@ -1,0 +1,171 @@
+"""Packed training equals training each run alone as a plain keras.Sequential.
+
+The reference is what every user writes: ``keras.Sequential`` of Dense/Conv2D layers
+with ``kernel_initializer=...``, compiled with the same optimizer and trained with
+``model.fit`` on the same batches (the pack's per-epoch order, ``shuffle=False``).
+
+Tolerance: initial weights must be identical (same initializer, same seed, same
+draw); per-epoch losses and accuracies may differ only by float32 summation order
+(einsum over stacked kernels vs matmul): |Δ| ≤ 1e-5 after 3 epochs of a 3-layer net.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, fake_dataset
+from initstudy import config, runs
+
+TOL = 1e-5
+EPOCHS = 3
+
+
+def make_pack(arch, optimizer, initializers=("he_normal", {"name": "random_normal", "stddev": 0.3}),
+              activations=("relu", "tanh"), seeds=(0, 1), depth=3):
+    cfg = {"grid": {"datasets": ["digits"], "architectures": [arch], "activations": list(activations),
+                    "optimizers": [optimizer], "depths": [depth], "initializers": list(initializers),
+                    "seeds": list(seeds)},
+           "training": {"epochs": EPOCHS, "batch_size": 32, "width": 12, "filters": 3, "probe_size": 16}}
+    config.check(cfg)
+    (pack,) = runs.make_packs(runs.expand(cfg), 64)
+    return pack, cfg["training"]
+
+
+def shape_of(arch):
+    return (1, 12, 1) if arch == "mlp" else (5, 5, 2)
+
+
+def loader(arch):
+    """Each seed gets its own split (as datasets.load does), so groups differ."""
+    return lambda run: fake_dataset(shape_of(arch), seed=run.seed)
+
+
+def train(pack, training, arch):
+    from initstudy.training import PackTrainer
+
+    trainer = PackTrainer(pack, training, loader(arch))
+    return trainer, trainer.fit()
+
+
+def reference_history(run, training, arch):
+    import keras
+
+    from initstudy.models import reference_model
+    from initstudy.training import epoch_order, make_optimizer
+
+    data = loader(arch)(run)
+    model = reference_model(run, data.input_shape, data.num_classes, training)
+    initial = [w.copy() for w in model.get_weights()]
+    model.compile(optimizer=make_optimizer(run.optimizer, training),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    history = []
+    for epoch in range(1, training["epochs"] + 1):
+        order = epoch_order(run.data_order_seed, epoch, len(data.y_train))
+        h = model.fit(data.x_train[order], data.y_train[order], batch_size=training["batch_size"],
+                      shuffle=False, epochs=1, verbose=0, validation_data=(data.x_val, data.y_val)).history
+        history.append({"train_loss": h["loss"][0], "train_accuracy": h["accuracy"][0],
+                        "val_loss": h["val_loss"][0], "val_accuracy": h["val_accuracy"][0]})
+    test_loss, test_acc = model.evaluate(data.x_test, data.y_test, verbose=0)
+    return initial, history, (test_loss, test_acc)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
+def test_pack_member_equals_solo_sequential(arch, optimizer):
+    from initstudy.models import member_weights
+
+    pack, training = make_pack(arch, optimizer)
+    from initstudy.training import PackTrainer
+
+    trainer = PackTrainer(pack, training, loader(arch))
+    initial = [member_weights(trainer.model, m) for m in range(len(pack.runs))]
+    results = trainer.fit()
+    for m, run in enumerate(pack.runs):
+        ref_initial, ref_history, (test_loss, test_acc) = reference_history(run, training, arch)
+        assert len(ref_initial) == len(initial[m])
+        for ours, theirs in zip(initial[m], ref_initial):
+            np.testing.assert_array_equal(ours, theirs)
+        assert len(results[m]["history"]) == EPOCHS
+        for ours, theirs in zip(results[m]["history"], ref_history):
+            for key, value in theirs.items():
+                assert ours[key] == pytest.approx(value, abs=TOL), (run.run_id, ours["epoch"], key)
+        assert results[m]["test"]["loss"] == pytest.approx(test_loss, abs=TOL)
+        assert results[m]["test"]["accuracy"] == pytest.approx(test_acc, abs=TOL)
+
+
+def test_solo_pack_equals_member_of_larger_pack():
+    big, training = make_pack("mlp", "adam")
+    _, big_results = train(big, training, "mlp")
+    solo = runs.Pack("solo", (big.runs[2],))
+    _, (solo_result,) = train(solo, training, "mlp")
+    for ours, theirs in zip(solo_result["history"], big_results[2]["history"]):
+        for key in ("train_loss", "val_loss", "val_accuracy"):
+            assert ours[key] == pytest.approx(theirs[key], abs=TOL)
+
+
+def test_diverging_member_is_masked_and_others_unchanged():
+    inits = ("he_normal", {"name": "random_normal", "stddev": 1e6, "label": "huge"})
+    pack, training = make_pack("mlp", "sgd", initializers=inits, activations=("linear",), seeds=(0,))
+    trainer, results = train(pack, training, "mlp")
+    labels = [r.initializer for r in pack.runs]
+    bad, good = labels.index("huge"), labels.index("he_normal")
+    assert results[bad]["diverged"] and results[bad]["diverged_epoch"] == 1
+    assert results[bad]["history"][0]["train_loss"] is None
+    assert len(results[bad]["history"]) == 1
+    assert not results[good]["diverged"] and len(results[good]["history"]) == EPOCHS
+    # its updates stopped: its weights after epoch 3 are those it had after epoch 1
+    from initstudy.models import member_weights
+    from initstudy.training import PackTrainer
+
+    one_epoch = PackTrainer(pack, {**training, "epochs": 1}, loader("mlp"))
+    one_epoch.fit()
+    one_epoch.sync_model()
+    trainer.sync_model()
+    for now, then in zip(member_weights(trainer.model, bad), member_weights(one_epoch.model, bad)):
+        np.testing.assert_array_equal(now, then)
+    # the healthy member's numbers are those it has alone
+    _, (alone,) = train(runs.Pack("alone", (pack.runs[good],)), training, "mlp")
+    for ours, theirs in zip(results[good]["history"], alone["history"]):
+        assert ours["train_loss"] == pytest.approx(theirs["train_loss"], abs=TOL)
+
+
+def test_exported_member_loads_and_evaluates_to_recorded_accuracy(tmp_path):
+    import keras
+
+    from initstudy.models import export_member
+
+    pack, training = make_pack("cnn", "adam")
+    trainer, results = train(pack, training, "cnn")
+    trainer.sync_model()
+    m = 3
+    path = tmp_path / "member.keras"
+    export_member(trainer.model, m, pack.runs[m], 3, training, str(path))
+    loaded = keras.models.load_model(path)
+    data = loader("cnn")(pack.runs[m])
+    _, accuracy = loaded.evaluate(data.x_test, data.y_test, verbose=0)
+    assert accuracy == pytest.approx(results[m]["test"]["accuracy"], abs=TOL)
+
+
+def test_signal_statistics_cover_every_layer_and_epoch():
+    pack, training = make_pack("mlp", "adam")
+    _, results = train(pack, training, "mlp")
+    rows = results[0]["signal"]
+    assert [(r["epoch"], r["layer"]) for r in rows] == [(e, l) for e in range(EPOCHS + 1) for l in (1, 2, 3)]
+    assert all(r["grad_norm"] > 0 and r["kernel_std"] > 0 for r in rows)
+
+
+@pytest.mark.skipif(os.environ.get("KERAS_BACKEND") == "jax", reason="already on JAX")
+def test_equivalence_holds_on_the_jax_backend():
+    """The same tests, in a process with KERAS_BACKEND=jax (the GPU machine's backend)."""
+    pytest.importorskip("jax")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    tests = [f"{__file__}::test_pack_member_equals_solo_sequential[adam-mlp]",
+             f"{__file__}::test_pack_member_equals_solo_sequential[sgd-cnn]",
+             f"{__file__}::test_diverging_member_is_masked_and_others_unchanged"]
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "3 passed" in proc.stdout

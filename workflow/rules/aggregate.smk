@@ -1,0 +1,26 @@
+# Records -> tidy tables. A script (not a shell command) because a large grid's list
+# of records would not fit on one command line.
+
+
+rule aggregate:
+    input:
+        RECORDS,
+    output:
+        runs="results/runs.parquet",
+        signal="results/signal.parquet",
+        provenance="results/provenance.json",
+    log:
+        "logs/aggregate.log",
+    script:
+        "../scripts/aggregate.py"
+
+
+rule resolved_config:
+    output:
+        "results/config.resolved.yaml",
+    params:
+        config=config,
+    log:
+        "logs/resolved_config.log",
+    script:
+        "../scripts/resolved_config.py"

@@ -1,0 +1,15 @@
+# The paper: latexmk compiles paper/main.tex with everything generated above.
+
+
+rule paper:
+    input:
+        rules.figures.output,
+        rules.report.output,
+        tex=PAPER_SOURCES,
+    output:
+        PAPER_PDF,
+    log:
+        "logs/paper.log",
+    shell:
+        "cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -outdir=build main.tex"
+        " > ../{log:q} 2>&1"

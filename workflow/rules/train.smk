@@ -1,0 +1,36 @@
+# One job per pack: the pack's runs are trained as one stacked model in one
+# process, and the job's outputs are the pack's records, one per run. With
+# training.pack_size: 1 every run is its own job.
+
+
+def pack_payload(pack):
+    """The pack as JSON for `initstudy train --pack` (a params change retrains)."""
+    return json.dumps(
+        {
+            "pack_id": pack.pack_id,
+            "runs": [run.to_dict() for run in pack.runs],
+            "training": config["training"],
+        },
+        sort_keys=True,
+    )
+
+
+for pack in PACKS:
+
+    rule:
+        name:
+            f"train_{pack.pack_id.replace('-', '_')}"
+        output:
+            [run.record_path() for run in pack.runs],
+        params:
+            pack=pack_payload(pack),
+        threads: config["training"]["threads"]
+        resources:
+            gpu=int(config["training"]["gpu"]),
+            mem_mb=4000,
+            runtime=120,
+        log:
+            f"logs/train/{pack.pack_id}.log",
+        shell:
+            "python -m initstudy train --pack {params.pack:q} --threads {threads}"
+            " > {log:q} 2>&1"
