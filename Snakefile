@@ -13,6 +13,6 @@ include: "workflow/rules/paper.smk"
 
 
 rule all:
+    default_target: True
     input:
         PAPER_PDF,
-    default_target: True

@@ -81,6 +81,26 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_stats(args) -> int:
+    import pandas as pd
+
+    from initstudy import stats
+
+    final = stats.final_results(pd.read_parquet(args.runs))
+    tables = stats.compute_all(final, diverged_policy=args.diverged_policy, alpha=args.alpha)
+    stats.write_all(tables, args.out_dir)
+    print(f"{', '.join(tables)} -> {args.out_dir}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from initstudy import audit
+
+    audit.main(args.config, args.csv, args.tex)
+    print(f"{args.csv}, {args.tex}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="initstudy", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="verb", required=True)
@@ -117,6 +137,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--provenance", default="results/provenance.json")
     p.add_argument("--out-dir", default="paper/generated")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("stats", help="Friedman, pairwise Wilcoxon (Holm), bootstrap CIs, divergence rates")
+    p.add_argument("--runs", default="results/runs.parquet")
+    p.add_argument("--out-dir", default="results/stats")
+    p.add_argument("--diverged-policy", choices=["chance", "exclude"], default="chance")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("audit", help="check what every initializer of a config actually draws")
+    p.add_argument("--config", default="results/config.resolved.yaml")
+    p.add_argument("--csv", default="results/audit.csv")
+    p.add_argument("--tex", default="paper/generated/tables/audit.tex")
+    p.set_defaults(func=cmd_audit)
 
     args = parser.parse_args(argv)
     from initstudy.config import ConfigError

@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import os
 
-# Must be set before TensorFlow is imported (any Keras import on the TF backend).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-import keras  # noqa: E402
+import keras
 
 _STATE: dict[str, object] = {"deterministic": False, "threads": None}
 

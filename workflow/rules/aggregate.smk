@@ -11,6 +11,8 @@ rule aggregate:
         provenance="results/provenance.json",
     log:
         "logs/aggregate.log",
+    conda:
+        "../envs/initstudy.yaml"
     script:
         "../scripts/aggregate.py"
 
@@ -18,9 +20,11 @@ rule aggregate:
 rule resolved_config:
     output:
         "results/config.resolved.yaml",
-    params:
-        config=config,
     log:
         "logs/resolved_config.log",
+    conda:
+        "../envs/initstudy.yaml"
+    params:
+        config=config,
     script:
         "../scripts/resolved_config.py"

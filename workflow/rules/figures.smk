@@ -12,6 +12,8 @@ rule figures:
         expand("paper/generated/figures/{name}", name=FIGURES),
     log:
         "logs/figures.log",
+    conda:
+        "../envs/initstudy.yaml"
     shell:
         "python -m initstudy figures --runs {input.runs:q} --out-dir paper/generated/figures > {log:q} 2>&1"
 
@@ -21,7 +23,7 @@ rule report:
         runs="results/runs.parquet",
         provenance="results/provenance.json",
         config="results/config.resolved.yaml",
-        code="src/initstudy/report.py",
+        code=["src/initstudy/report.py", "src/initstudy/figures.py"],
     output:
         "paper/generated/variables.tex",
         "paper/generated/tables/grid.tex",
@@ -29,6 +31,8 @@ rule report:
         "paper/generated/tables/results.tex",
     log:
         "logs/report.log",
+    conda:
+        "../envs/initstudy.yaml"
     shell:
         "python -m initstudy report --runs {input.runs:q} --config {input.config:q}"
         " --provenance {input.provenance:q} --out-dir paper/generated > {log:q} 2>&1"

@@ -10,6 +10,8 @@ rule paper:
         PAPER_PDF,
     log:
         "logs/paper.log",
+    conda:
+        "../envs/latex.yaml"
     shell:
         "cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -outdir=build main.tex"
         " > ../{log:q} 2>&1"

@@ -22,15 +22,17 @@ for pack in PACKS:
             f"train_{pack.pack_id.replace('-', '_')}"
         output:
             [run.record_path() for run in pack.runs],
-        params:
-            pack=pack_payload(pack),
+        log:
+            f"logs/train/{pack.pack_id}.log",
+        conda:
+            "../envs/initstudy.yaml"
         threads: config["training"]["threads"]
         resources:
             gpu=int(config["training"]["gpu"]),
             mem_mb=4000,
             runtime=120,
-        log:
-            f"logs/train/{pack.pack_id}.log",
+        params:
+            pack=pack_payload(pack),
         shell:
             "python -m initstudy train --pack {params.pack:q} --threads {threads}"
             " > {log:q} 2>&1"
