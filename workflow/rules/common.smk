@@ -16,4 +16,7 @@ RUNS = study_runs.expand(config)
 PACKS = study_runs.make_packs(RUNS, config["training"]["pack_size"])
 RECORDS = [run.record_path() for run in RUNS]
 PAPER_PDF = "paper/build/main.pdf"
+# What the paper is built from: each stage's rule file appends the files it
+# generates for the paper, so adding a stage is one include and one extend.
+PAPER_GENERATED = []
 PAPER_SOURCES = ["paper/main.tex", *sorted(glob.glob("paper/sections/*.tex"))]

@@ -36,3 +36,6 @@ rule report:
     shell:
         "python -m initstudy report --runs {input.runs:q} --config {input.config:q}"
         " --provenance {input.provenance:q} --out-dir paper/generated > {log:q} 2>&1"
+
+
+PAPER_GENERATED.extend([*rules.figures.output, *rules.report.output])

@@ -3,8 +3,7 @@
 
 rule paper:
     input:
-        rules.figures.output,
-        rules.report.output,
+        PAPER_GENERATED,
         tex=PAPER_SOURCES,
     output:
         PAPER_PDF,
