@@ -27,6 +27,8 @@ def a_record(run_id="digits/mlp/relu/adam/d2/he_normal/s0", seed=0, diverged_epo
         "signal": [{"epoch": 0, "layer": 1, "activation_mean": 0.1, "activation_std": 1.0,
                     "preactivation_var": 1.0, "saturated_fraction": None, "dead_fraction": 0.0,
                     "grad_norm": 0.3, "kernel_std": 0.2}],
+        "weights": [{"epoch": e, "layer": 1, "bin_edges": [-1.0, 0.0, 0.5, 1.0], "counts": [1, 2, 3]}
+                    for e in (0, 2)],
         "test": {"loss": 0.9, "accuracy": 0.6},
         "diverged": diverged_epoch is not None, "diverged_epoch": diverged_epoch,
         "wall_time_s": 1.5,
@@ -81,13 +83,14 @@ def test_aggregate_builds_typed_tidy_tables(tmp_path):
         run_id = f"digits/mlp/relu/adam/d2/he_normal/s{seed}"
         paths.append(tmp_path / run_id / "record.json")
         records.write(paths[-1], a_record(run_id, seed, diverged))
-    runs, signal = aggregate.tables(paths)
-    assert len(runs) == 4 and len(signal) == 2
+    runs, signal, weights = aggregate.tables(paths)
+    assert len(runs) == 4 and len(signal) == 2 and len(weights) == 2 * 2 * 3
+    assert weights.groupby(["run_id", "epoch"])["count"].sum().eq(6).all()
     assert runs["depth"].dtype == "int64" and runs["diverged_epoch"].dtype == "Int64"
     assert runs["initializer"].dtype == "string" and runs["val_loss"].dtype == "float64"
     assert runs["val_loss"].isna().sum() == 1 and runs["diverged"].sum() == 2
     out = tmp_path / "runs.parquet"
-    aggregate.write_tables(paths, out, tmp_path / "signal.parquet", tmp_path / "prov.json")
+    aggregate.write_tables(paths, out, tmp_path / "signal.parquet", tmp_path / "w.parquet", tmp_path / "prov.json")
     pd.testing.assert_frame_equal(pd.read_parquet(out), runs)
 
 
@@ -99,5 +102,5 @@ def test_aggregate_refuses_a_corrupt_record_naming_it(tmp_path):
     corrupt.write_text('{"schema_version": 1, "run": ')
     with pytest.raises(records.RecordError, match=str(corrupt)):
         aggregate.write_tables([good, corrupt], tmp_path / "runs.parquet", tmp_path / "s.parquet",
-                               tmp_path / "p.json")
+                               tmp_path / "w.parquet", tmp_path / "p.json")
     assert not (tmp_path / "runs.parquet").exists()

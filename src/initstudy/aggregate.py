@@ -2,7 +2,8 @@
 
 ``runs.parquet``: one row per run × epoch (the history), with the run's fields and
 final results repeated on each of its rows. ``signal.parquet``: one row per run ×
-epoch (0 = at init) × hidden layer. Every record is validated on the way in; a
+epoch (0 = at init) × hidden layer. ``weights.parquet``: one row per run × epoch
+(0 or the last) × recorded layer × histogram bin. Every record is validated on the way in; a
 corrupt or partial one stops the aggregation with its path and the reason.
 """
 
@@ -52,24 +53,36 @@ def _typed(frame: pd.DataFrame, float_columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read and validate every record; return (runs, signal) tidy frames."""
-    history_rows, signal_rows = [], []
+def histogram_rows(fields: dict, histograms: list[dict]) -> list[dict]:
+    return [{**fields, "epoch": h["epoch"], "layer": h["layer"], "bin_left": left, "bin_right": right,
+             "count": count}
+            for h in histograms
+            for left, right, count in zip(h["bin_edges"][:-1], h["bin_edges"][1:], h["counts"])]
+
+
+def tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Read and validate every record; return the (runs, signal, weights) tidy frames."""
+    history_rows, signal_rows, weight_rows = [], [], []
     for path in paths:
         record = records.read(path)
         base = run_columns(record)
+        fields = {k: base[k] for k in RUN_FIELDS}
         history_rows += [{**base, **h} for h in record["history"]]
-        signal_rows += [{"run_id": base["run_id"], **{k: base[k] for k in RUN_FIELDS[1:]}, **s}
-                        for s in record.get("signal", [])]
+        signal_rows += [{**fields, **s} for s in record.get("signal", [])]
+        weight_rows += histogram_rows(fields, record.get("weights", []))
     runs = pd.DataFrame(history_rows, columns=[*RUN_FIELDS, "epoch", *METRICS, "test_loss", "test_accuracy",
                                                "diverged", "diverged_epoch", "num_classes", "wall_time_s",
                                                "pack_id", "keras_backend", "deterministic"])
     runs = _typed(runs, [*METRICS, "test_loss", "test_accuracy", "wall_time_s"])
     signal = pd.DataFrame(signal_rows, columns=[*RUN_FIELDS, "epoch", "layer", *SIGNAL])
     signal = _typed(signal, SIGNAL)
+    weights = pd.DataFrame(weight_rows, columns=[*RUN_FIELDS, "epoch", "layer", "bin_left", "bin_right", "count"])
+    weights = _typed(weights, ["bin_left", "bin_right"])
+    weights["count"] = weights["count"].astype("int64")
     keys = ["run_id", "epoch"]
     return (runs.sort_values(keys, ignore_index=True),
-            signal.sort_values([*keys, "layer"], ignore_index=True))
+            signal.sort_values([*keys, "layer"], ignore_index=True),
+            weights.sort_values([*keys, "layer", "bin_left"], ignore_index=True))
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
@@ -87,10 +100,11 @@ def provenance_summary(paths: Iterable[str | Path]) -> dict:
 
 
 def write_tables(paths: Iterable[str | Path], runs_out: str | Path, signal_out: str | Path,
-                 provenance_out: str | Path) -> None:
-    """Validate every record, then write the two tables and the provenance summary."""
+                 weights_out: str | Path, provenance_out: str | Path) -> None:
+    """Validate every record, then write the three tables and the provenance summary."""
     paths = list(paths)
-    runs, signal = tables(paths)
+    runs, signal, weights = tables(paths)
     write_parquet(runs, runs_out)
     write_parquet(signal, signal_out)
+    write_parquet(weights, weights_out)
     write_json(provenance_out, provenance_summary(paths))

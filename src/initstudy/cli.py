@@ -60,8 +60,8 @@ def cmd_aggregate(args) -> int:
     paths = sorted(Path(args.root).rglob("record.json"))
     if not paths:
         raise UsageError(f"--root {args.root}: no record.json below it")
-    aggregate.write_tables(paths, args.runs_out, args.signal_out, args.provenance_out)
-    print(f"{len(paths)} records -> {args.runs_out}, {args.signal_out}, {args.provenance_out}")
+    aggregate.write_tables(paths, args.runs_out, args.signal_out, args.weights_out, args.provenance_out)
+    print(f"{len(paths)} records -> {args.runs_out}, {args.signal_out}, {args.weights_out}, {args.provenance_out}")
     return 0
 
 
@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default="results/runs")
     p.add_argument("--runs-out", default="results/runs.parquet")
     p.add_argument("--signal-out", default="results/signal.parquet")
+    p.add_argument("--weights-out", default="results/weights.parquet")
     p.add_argument("--provenance-out", default="results/provenance.json")
     p.set_defaults(func=cmd_aggregate)
 

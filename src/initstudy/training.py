@@ -36,7 +36,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from initstudy import runtime, signal
+from initstudy import lsuv, runtime, signal
 from initstudy.atomic import atomic_path
 from initstudy.models import PackedNet, build_packed
 from initstudy.records import finite_or_none
@@ -108,12 +108,19 @@ class PackTrainer:
         self._train_step = runtime.compile_step(self._step_stateful if self.stateful else self._step_functional)
         self._eval_step = runtime.compile_step(self._eval)
         probe = signal.probe_indices(self.n_train, training["probe_size"])
-        self._probe_x = np.stack([d.x_train[probe] for d in self.data])[self.group]
-        self._probe_y = np.stack([d.y_train[probe] for d in self.data])[self.group].astype("int32")
+        self.probe_x = np.stack([d.x_train[probe] for d in self.data])[self.group]
+        self.probe_y = np.stack([d.y_train[probe] for d in self.data])[self.group].astype("int32")
         variables = self.model.trainable_variables
-        kernels = [next(i for i, v in enumerate(variables) if v is layer.kernel) for layer in self.model.hidden]
-        self._probe = signal.make_probe(self.model, kernels)
+        #: Position of each hidden kernel in ``params`` (= model.trainable_variables).
+        self.kernel_positions = [next(i for i, v in enumerate(variables) if v is layer.kernel)
+                                 for layer in self.model.hidden]
+        self._probe = signal.make_probe(self.model, self.kernel_positions)
         self.signal: list[list[dict[str, Any]]] = [[] for _ in pack.runs]
+        self.init_stats: list[dict | None] = [None] * self.members
+        depth = len(self.model.hidden)
+        #: Hidden layers (1-based) whose weight histograms are recorded: first, middle, last.
+        self.histogram_layers = sorted({1, (depth + 1) // 2, depth})
+        self.initial_kernels: dict[int, np.ndarray] = {}
 
     # ---- compiled pieces (keras.ops only) -------------------------------------------
     def _loss(self, params, x, y, w, active):
@@ -224,6 +231,8 @@ class PackTrainer:
         start = time.perf_counter()
         self._restore()
         if self.epochs_done == 0:
+            self.init_stats = lsuv.apply(self)
+            self.initial_kernels = self._histogram_kernels()
             self.measure_signal(0, np.ones(self.members, dtype=bool))
         for epoch in range(self.epochs_done + 1, self.training["epochs"] + 1):
             if not self.active.any():
@@ -234,10 +243,13 @@ class PackTrainer:
             self._save()
         test_loss, test_acc = self.evaluate("test")
         self.sync_model()
+        histograms = self.weight_histograms()
         elapsed = time.perf_counter() - start
         return [{
             "history": self.history[m],
             "signal": self.signal[m],
+            "weights": histograms[m],
+            **({"init_stats": self.init_stats[m]} if self.init_stats[m] else {}),
             "test": {"loss": finite_or_none(test_loss[m]), "accuracy": finite_or_none(test_acc[m])},
             "diverged": self.diverged_epoch[m] is not None,
             "diverged_epoch": self.diverged_epoch[m],
@@ -246,10 +258,31 @@ class PackTrainer:
 
     def measure_signal(self, epoch: int, members: np.ndarray) -> None:
         """Per-layer statistics on the probe batch for the given members (see :mod:`signal`)."""
-        stats = self._probe(self.params, self._probe_x, self._probe_y)
+        stats = self._probe(self.params, self.probe_x, self.probe_y)
         rows = signal.to_rows(stats, [r.activation for r in self.pack.runs], epoch)
         for i in np.flatnonzero(members):
             self.signal[i].extend(rows[i])
+
+    def _histogram_kernels(self) -> dict[int, np.ndarray]:
+        return {layer: ops.convert_to_numpy(self.params[self.kernel_positions[layer - 1]])
+                for layer in self.histogram_layers}
+
+    def weight_histograms(self, bins: int = 40) -> list[list[dict[str, Any]]]:
+        """Per member, histograms of the recorded layers' kernels at init (epoch 0) and
+        now (its last epoch), on common edges spanning both: ±max|w| (±1 if all zero)."""
+        now = self._histogram_kernels()
+        out: list[list[dict[str, Any]]] = [[] for _ in range(self.members)]
+        for m in range(self.members):
+            last = self.history[m][-1]["epoch"] if self.history[m] else 0
+            for layer in self.histogram_layers:
+                pair = (self.initial_kernels[layer][m], now[layer][m])
+                finite = [w[np.isfinite(w)] for w in pair]
+                limit = max((float(np.abs(w).max()) for w in finite if w.size), default=0.0) or 1.0
+                edges = np.linspace(-limit, limit, bins + 1)
+                for epoch, w in zip((0, last), finite):
+                    out[m].append({"epoch": epoch, "layer": layer, "bin_edges": edges.tolist(),
+                                   "counts": np.histogram(w, edges)[0].tolist()})
+        return out
 
     @property
     def params(self) -> list:
@@ -294,8 +327,10 @@ class PackTrainer:
             return
         arrays = {f"p{i}": ops.convert_to_numpy(v) for i, v in enumerate(self.params)}
         arrays |= {f"o{i}": ops.convert_to_numpy(v) for i, v in enumerate(self.opt_vars)}
+        arrays |= {f"w0_{layer}": w for layer, w in self.initial_kernels.items()}
         meta = {"signature": self.signature(), "epochs_done": self.epochs_done,
                 "history": self.history, "signal": self.signal, "diverged_epoch": self.diverged_epoch,
+                "init_stats": self.init_stats,
                 "active": self.active.tolist()}
         with atomic_path(self.checkpoint) as tmp:
             with open(tmp, "wb") as fh:
@@ -310,8 +345,10 @@ class PackTrainer:
                 return
             self.set_state([z[f"p{i}"] for i in range(len(self.model.trainable_variables))],
                            [z[f"o{i}"] for i in range(len(self.optimizer.variables))])
+            self.initial_kernels = {layer: z[f"w0_{layer}"] for layer in self.histogram_layers}
         self.epochs_done = meta["epochs_done"]
         self.history = meta["history"]
         self.signal = meta["signal"]
+        self.init_stats = meta["init_stats"]
         self.diverged_epoch = meta["diverged_epoch"]
         self.active = np.array(meta["active"], dtype=bool)

@@ -8,6 +8,7 @@ rule aggregate:
     output:
         runs="results/runs.parquet",
         signal="results/signal.parquet",
+        weights="results/weights.parquet",
         provenance="results/provenance.json",
     log:
         "logs/aggregate.log",
