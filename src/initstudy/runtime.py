@@ -26,7 +26,13 @@ def backend() -> str:
 
 
 def configure(threads: int | None = None, deterministic: bool = True) -> dict[str, object]:
-    """Set thread counts (from the Snakemake rule's ``threads``) and op determinism."""
+    """Set thread counts (from the Snakemake rule's ``threads``) and op determinism.
+
+    Every random draw of a run has its own seed derived from the run's fields; the
+    global seed (``keras.utils.set_random_seed``) only guards ops that take none,
+    which TensorFlow refuses to run under op determinism otherwise.
+    """
+    keras.utils.set_random_seed(0)
     if backend() == "tensorflow":
         import tensorflow as tf
 
