@@ -212,8 +212,12 @@ def member_weights(model: PackedNet, index: int) -> list:
 def export_member(model: PackedNet, index: int, run: Run, num_classes: int, training: dict,
                   path: str) -> keras.Sequential:
     """Save member ``index`` as a standard ``.keras`` file (loads with ``keras.models.load_model``)."""
+    from initstudy.training import make_optimizer
+
     ref = reference_model(run, model.member_input_shape, num_classes, training)
     ref.set_weights(member_weights(model, index))
-    ref.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    ref.compile(optimizer=make_optimizer(run.optimizer, training),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    ref.optimizer.build(ref.trainable_variables)  # saved with fresh slots, so it loads cleanly
     ref.save(path)
     return ref

@@ -36,7 +36,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from initstudy import lsuv, runtime, signal
+from initstudy import faults, lsuv, runtime, signal
 from initstudy.atomic import atomic_path
 from initstudy.models import PackedNet, build_packed
 from initstudy.records import finite_or_none
@@ -202,7 +202,8 @@ class PackTrainer:
         n = self.n_train
         loss_sum, correct = np.zeros(self.members), np.zeros(self.members)
         active_at_start = self.active.copy()
-        for idx, w in self._batches(epoch):
+        for step, (idx, w) in enumerate(self._batches(epoch)):
+            faults.point(f"epoch{epoch}-step{step}")
             if self.stateful:
                 keep, l, c = self._train_step(self.active, self._x_train, self._y_train, idx, w)
             else:
@@ -241,6 +242,7 @@ class PackTrainer:
             self.run_epoch(epoch)
             self.measure_signal(epoch, active_before)
             self._save()
+            faults.point(f"epoch{epoch}-saved")
         test_loss, test_acc = self.evaluate("test")
         self.sync_model()
         histograms = self.weight_histograms()
