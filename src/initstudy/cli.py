@@ -54,6 +54,13 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    from initstudy import config, plan
+
+    print(plan.render(plan.plan(config.load(args.config), args.root)))
+    return 0
+
+
 def cmd_aggregate(args) -> int:
     from initstudy import aggregate
 
@@ -101,6 +108,14 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_theory(args) -> int:
+    from initstudy import meanfield
+
+    meanfield.main(args.config, args.signal, args.audit, args.figure, args.csv, args.tex, args.variables)
+    print(f"{args.figure}, {args.csv}, {args.tex}, {args.variables}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="initstudy", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="verb", required=True)
@@ -118,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("validate", help="check a config file and count its runs and jobs")
     p.add_argument("config")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plan", help="cost preview: train jobs per (dataset, arch, depth) and estimated time")
+    p.add_argument("config")
+    p.add_argument("--root", default="results/runs", help="where finished records (and their timings) are")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("aggregate", help="build the tidy tables from every record below a folder")
     p.add_argument("--root", default="results/runs")
@@ -151,6 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--csv", default="results/audit.csv")
     p.add_argument("--tex", default="paper/generated/tables/audit.tex")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("theory", help="mean-field variance per layer beside the variance measured at init")
+    p.add_argument("--config", default="results/config.resolved.yaml")
+    p.add_argument("--signal", default="results/signal.parquet")
+    p.add_argument("--audit", default="results/audit.csv", help="audit table, for the paper's macros")
+    p.add_argument("--figure", default="paper/generated/figures/theory_vs_measurement.pdf")
+    p.add_argument("--csv", default="results/theory.csv")
+    p.add_argument("--tex", default="paper/generated/tables/theory.tex")
+    p.add_argument("--variables", default="paper/generated/variables_initializers.tex")
+    p.set_defaults(func=cmd_theory)
 
     args = parser.parse_args(argv)
     from initstudy.config import ConfigError
