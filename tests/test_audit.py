@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import keras
 import numpy as np
@@ -136,7 +137,7 @@ def test_declaration_syntax_errors_name_the_problem():
     assert au.scheme_of_declared("clipped_normal stddev=0.1").text == "clipped_normal sigma=0.1"
 
 
-def test_main_writes_csv_and_latex(tmp_path):
+def test_main_writes_csv_and_a_verdict_matrix(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("grid:\n  initializers: [he_normal, {name: lsuv}]\n")
     csv, tex = tmp_path / "audit.csv", tmp_path / "audit.tex"
@@ -144,8 +145,29 @@ def test_main_writes_csv_and_latex(tmp_path):
     assert list(pd.read_csv(csv).columns) == au.COLUMNS
     assert len(table) == 2 * len(au.DEFAULT_SHAPES)
     latex = tex.read_text()
-    assert (
-        r"\begin{longtable}" in latex
-        and r"\toprule" in latex
-        and r"he\_\allowbreak{}normal" in latex
-    )
+    assert latex.startswith(r"\begin{tabular}") and r"\toprule" in latex
+    assert r"\multicolumn{3}{c}{Dense} & Conv1D & \multicolumn{2}{c}{Conv2D}" in latex
+    assert r"he\_\allowbreak{}normal & pass & pass & pass & pass & pass & pass \\" in latex
+    assert "lsuv & skip & skip" in latex
+
+
+def test_extra_initializers_are_audited_once_beside_the_grid():
+    fixed = {"name": CUSTOM + "FixedUniform", "limit": 0.05}
+    config = {
+        "grid": {"initializers": ["he_normal", fixed]},
+        "audit": {"extra_initializers": [dict(fixed), CUSTOM + "ChannelsFirstHe"]},
+    }
+    assert au.audited_specs(config) == ["he_normal", fixed, CUSTOM + "ChannelsFirstHe"]
+    assert au.audited_specs({"grid": {"initializers": ["zeros"]}}) == ["zeros"]
+
+
+def test_failed_cells_and_macros_name_the_channels_first_bug():
+    table = au.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
+    latex = au.audit_latex(table)
+    # intended Var = 2 / 144, drawn 2 / 1536: a ratio of 0.094 (printed to 2 digits)
+    assert re.search(r"ChannelsFirstHe & pass & \\textbf\{FAIL\} \$\\times\$0\.09[34] ", latex)
+    macros = au.audit_macros(table)
+    assert macros["AuditNumFail"] == r"\num{1}" and macros["AuditNumPass"] == r"\num{3}"
+    assert macros["AuditChannelsFirstList"] == "ChannelsFirstHe"
+    assert re.fullmatch(r"\\num\{0\.09[34]\}", macros["AuditChannelsFirstRatioMin"])
+    assert macros["AuditFailedList"] == "ChannelsFirstHe"

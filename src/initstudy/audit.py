@@ -54,6 +54,7 @@ from initstudy.initializers import (
     check_shape_support,
     parse,
 )
+from initstudy.report import escape_latex, num
 
 #: Dense (64,64), (256,32), (32,256); Conv1D (5,16,32); Conv2D (3,3,16,32), (5,5,3,64).
 DEFAULT_SHAPES: tuple[tuple[int, ...], ...] = (
@@ -66,12 +67,16 @@ DEFAULT_SHAPES: tuple[tuple[int, ...], ...] = (
 )
 
 RANDOM_FAMILIES = ("uniform", "normal", "truncated_normal", "clipped_normal")
+#: Family-wise false-alarm probability of one audit table (Bonferroni over its checks).
+ALPHA = 0.01
+#: Each row pools enough draws of its shape for at least this many values.
+MIN_SAMPLES = 50_000
 
 COLUMNS = [
     "initializer", "shape", "kind", "fan_in", "fan_out", "intended", "n", "n_draws",
     "target_mean", "mean", "mean_tol", "target_var", "measured_var", "var_rel_err",
     "var_tol", "ks_stat", "ks_p", "check_alpha", "z", "ortho_dev", "ortho_tol",
-    "const_dev", "best_fit", "verdict", "reason",
+    "const_dev", "best_fit", "verdict", "failed", "reason",
 ]  # fmt: skip
 
 #: Keras' VarianceScaling ``distribution`` -> scheme family.
@@ -367,7 +372,7 @@ def _measure(spec: Any, shape: tuple[int, ...], min_samples: int, seed: int) -> 
         scheme = intended_scheme(spec)
         check_shape_support(parsed, len(shape), where=parsed.label)
     except InitializerError as exc:
-        return row | {"verdict": "skip", "reason": str(exc)}
+        return row | {"verdict": "skip", "failed": "", "reason": str(exc)}
     n_draws = max(1, math.ceil(min_samples / math.prod(shape)))
     row |= {"intended": scheme.text if scheme else "(undeclared)", "n_draws": n_draws}
     draws = _draw(parsed, shape, n_draws, seed)
@@ -384,6 +389,7 @@ def _measure(spec: Any, shape: tuple[int, ...], min_samples: int, seed: int) -> 
             "mean": float(draws.mean()),
             "best_fit": fit,
             "verdict": "skip",
+            "failed": "",
             "reason": reason,
         }
     stats = _random_stats if scheme.is_random else _exact_stats
@@ -416,6 +422,7 @@ def _judge(row: dict[str, Any], check_alpha: float) -> dict[str, Any]:
     reason = "; ".join(_REASONS[name].format(**values) for name in failed)
     return {k: row[k] for k in COLUMNS} | {
         "verdict": "FAIL" if failed else "pass",
+        "failed": ",".join(failed),
         "reason": reason,
     }
 
@@ -423,8 +430,8 @@ def _judge(row: dict[str, Any], check_alpha: float) -> dict[str, Any]:
 def audit(
     specs: list,
     shapes: list[tuple[int, ...]] | None = None,
-    min_samples: int = 50_000,
-    alpha: float = 0.01,
+    min_samples: int = MIN_SAMPLES,
+    alpha: float = ALPHA,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Audit every spec on every kernel shape; one row per (initializer, shape).
@@ -433,7 +440,9 @@ def audit(
     ``seed, seed + 1, ...``). ``alpha``: family-wise false-alarm probability of the
     whole table (Bonferroni over all statistical checks). Columns: :data:`COLUMNS`;
     ``verdict`` is ``pass``, ``FAIL`` or ``skip`` (data-dependent spec, shape not
-    supported, or no intended scheme), ``reason`` says why when not ``pass``.
+    supported, or no intended scheme), ``failed`` names the failed checks (``mean``,
+    ``var``, ``ks``, ``atoms``, ``ortho``, ``exact``) and ``reason`` says why when not
+    ``pass``.
     """
     shapes = [tuple(s) for s in (shapes or DEFAULT_SHAPES)]
     rows = [_measure(spec, shape, min_samples, seed) for spec in specs for shape in shapes]
@@ -442,62 +451,48 @@ def audit(
     return pd.DataFrame([_judge(row, check_alpha) for row in rows], columns=COLUMNS)
 
 
-#: LaTeX columns (the CSV has all of :data:`COLUMNS`): header and column type.
-_RAGGED = r">{{\raggedright\arraybackslash}}p{{{}}}"  # a ragged-right paragraph column
-TEX_COLUMNS = {
-    "initializer": ("initializer", _RAGGED.format("1.1in")),
-    "shape": ("shape", "l"),
-    "intended": ("intended", _RAGGED.format("1.05in")),
-    "var_rel_err": (r"$s^2/\sigma^2-1$", "r"),
-    "var_tol": ("tol.", "r"),
-    "ks_p": (r"KS $p$", "r"),
-    "best_fit": ("best fit", _RAGGED.format("0.9in")),
-    "verdict": ("verdict", "l"),
-}
+_KINDS = {"dense": "Dense", "conv1d": "Conv1D", "conv2d": "Conv2D"}
 
 
-def _breakable(escaped: str) -> str:
+def _cell(row) -> str:
+    """A verdict for the table: ``pass``, ``skip``, or FAIL with the variance ratio or the
+    failed checks."""
+    if row.verdict != "FAIL":
+        return row.verdict
+    failed = row.failed.split(",")
+    detail = (
+        rf"$\times${row.measured_var / row.target_var:.2g}" if "var" in failed else row.failed
+    )
+    return rf"\textbf{{FAIL}} {detail}"
+
+
+def breakable(escaped: str) -> str:
     """Let LaTeX break a long label after its ``-`` and ``_`` separators."""
     return escaped.replace("-", r"-\allowbreak{}").replace(r"\_", r"\_\allowbreak{}")
 
 
 def audit_latex(df: pd.DataFrame) -> str:
-    """A booktabs ``longtable`` of the audit for a 6.5-inch text width at ``\\footnotesize``.
+    """The verdicts as a booktabs ``tabular``: one row per initializer, one column per
+    kernel shape (grouped by layer kind); a FAIL cell gives the variance ratio
+    ``s**2 / sigma**2`` when the variance check failed, else the failed checks.
 
-    Needs the LaTeX packages ``booktabs``, ``longtable`` and ``array``; the CSV has
-    every column.
+    Needs the LaTeX packages ``booktabs`` and ``array``; the CSV has every column.
     """
-    z = df["z"].dropna()
-    level = (
-        f"tolerances are $z$ standard errors, $z={z.iloc[0]:.2f}$ "
-        f"(per-check level {df['check_alpha'].dropna().iloc[0]:.2g}, Bonferroni)"
-        if len(z) else "no statistical checks"
+    cells = df.assign(cell=[_cell(row) for row in df.itertuples()])
+    matrix = cells.pivot(index="initializer", columns="shape", values="cell")
+    matrix = matrix.loc[df["initializer"].unique(), df["shape"].unique()]
+    kinds = df.drop_duplicates("shape").set_index("shape")["kind"]
+    matrix.columns = pd.MultiIndex.from_tuples(
+        [(_KINDS[kinds[shape]], r"$\times$".join(shape.strip("()").split(", ")))
+         for shape in matrix.columns]
     )  # fmt: skip
-    caption = (
-        "Initializer audit: draws against the intended scheme (variance, "
-        "Kolmogorov--Smirnov, orthogonality, exact values); $s^2$ measured and "
-        rf"$\sigma^2$ intended variance; {level}."
-    )
-    headers = {column: header for column, (header, _) in TEX_COLUMNS.items()}
-    table = df[list(TEX_COLUMNS)].rename(columns=headers)
-    styler = table.style.hide(axis="index").format(
-        {
-            headers["initializer"]: _breakable,
-            headers["var_rel_err"]: "{:+.3f}",
-            headers["var_tol"]: "{:.3f}",
-            headers["ks_p"]: "{:.2g}",
-        },
-        na_rep="--",
-        escape="latex",
-    )
-    latex = styler.to_latex(
-        environment="longtable",
+    matrix.index.name, matrix.columns.names = None, ["", "Initializer"]
+    styler = matrix.style.format_index(breakable, escape="latex", axis=0)
+    return styler.to_latex(
         hrules=True,
-        caption=caption,
-        label="tab:init-audit",
-        column_format="".join(kind for _, kind in TEX_COLUMNS.values()),
+        multicol_align="c",
+        column_format=r">{\raggedright\arraybackslash}p{1.45in}" + "l" * matrix.shape[1],
     )
-    return f"{{\\footnotesize\n{latex}}}\n"
 
 
 def write_audit(df: pd.DataFrame, csv_path: str | Path, tex_path: str | Path) -> None:
@@ -506,13 +501,70 @@ def write_audit(df: pd.DataFrame, csv_path: str | Path, tex_path: str | Path) ->
     write_text(tex_path, audit_latex(df))
 
 
+def audited_specs(config: dict[str, Any]) -> list:
+    """The grid's initializers, then ``audit.extra_initializers`` whose labels are new.
+
+    The extras (by default the examples of :mod:`initstudy.custom_initializers`) are
+    audited whatever the grid trains, so the table always shows a known bug caught.
+    """
+    specs = list(config["grid"]["initializers"])
+    labels = {parse(spec).label for spec in specs}
+    for spec in config.get("audit", {}).get("extra_initializers", []):
+        if parse(spec, where="audit.extra_initializers").label not in labels:
+            specs.append(spec)
+            labels.add(parse(spec).label)
+    return specs
+
+
 def main(config_path: str | Path, out_csv: str | Path, out_tex: str | Path) -> pd.DataFrame:
-    """Audit the config's ``grid.initializers`` and write the CSV and LaTeX tables."""
+    """Audit the config's initializers (:func:`audited_specs`); write CSV and LaTeX."""
     config = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
     try:
-        specs = config["grid"]["initializers"]
+        specs = audited_specs(config)
     except (KeyError, TypeError):
         raise InitializerError(f"{config_path}: no grid.initializers list to audit") from None
     df = audit(specs)
     write_audit(df, out_csv, out_tex)
     return df
+
+
+def _range(values: pd.Series) -> tuple[str, str]:
+    if values.empty:
+        return "--", "--"
+    return rf"\num{{{values.min():.2g}}}", rf"\num{{{values.max():.2g}}}"
+
+
+def audit_macros(df: pd.DataFrame) -> dict[str, str]:
+    """LaTeX macros the paper cites about an audit table (as :func:`audit` returns it).
+
+    ``AuditChannelsFirst*``: the failed rows whose measured variance is best explained
+    by a channels-first fan rule (:func:`best_fit`), their initializers and the range
+    of their ``s**2 / sigma**2``.
+    """
+    counts = df["verdict"].value_counts()
+    failed = df[df["verdict"] == "FAIL"]
+    channels_first = failed[failed["best_fit"].fillna("").str.contains("channels-first")]
+    low, high = _range(channels_first["measured_var"] / channels_first["target_var"])
+    statistical = df.dropna(subset=["z"])
+    return {
+        "AuditNumInitializers": num(df["initializer"].nunique()),
+        "AuditNumShapes": num(df["shape"].nunique()),
+        "AuditNumRows": num(len(df)),
+        **{
+            f"AuditNum{v.capitalize()}": num(int(counts.get(v, 0)))
+            for v in ("pass", "FAIL", "skip")
+        },
+        "AuditAlpha": num(ALPHA),
+        "AuditMinSamples": num(MIN_SAMPLES),
+        "AuditZ": num(statistical["z"].iloc[0], 2) if len(statistical) else "--",
+        "AuditCheckAlpha": (
+            rf"\num{{{statistical['check_alpha'].iloc[0]:.2g}}}" if len(statistical) else "--"
+        ),
+        "AuditFailedList": escape_latex(", ".join(failed["initializer"].unique()) or "none"),
+        "AuditChannelsFirstRows": num(len(channels_first)),
+        "AuditChannelsFirstList": escape_latex(
+            ", ".join(channels_first["initializer"].unique()) or "none"
+        ),
+        "AuditChannelsFirstRatioMin": low,
+        "AuditChannelsFirstRatioMax": high,
+    }
