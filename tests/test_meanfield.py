@@ -7,6 +7,7 @@ import math
 import keras
 import numpy as np
 import pytest
+import pandas as pd
 import scipy.stats
 
 from initstudy import meanfield as mf
@@ -62,8 +63,15 @@ def test_sigma_w2_of_follows_the_intended_scheme():
     ) == pytest.approx(1.0)
     # the declared intent, not the buggy implementation's (Dense shapes agree anyway)
     assert mf.sigma_w2_of(CUSTOM + "ChannelsFirstHe", 128, 128) == pytest.approx(2.0)
-    for spec in ("zeros", "ones", "identity", {"name": "lsuv"}):
-        with pytest.raises(ValueError):
+    assert mf.sigma_w2_of("zeros", 128, 128) == 0.0  # no signal, explicitly
+    refusals = [
+        ("ones", "not random"),
+        ("identity", "not random"),
+        ({"name": "random_uniform", "minval": 0.0, "maxval": 1.0}, "non-zero mean"),
+        ("lsuv", "data-dependent"),
+    ]
+    for spec, reason in refusals:
+        with pytest.raises(ValueError, match=reason):
             mf.sigma_w2_of(spec, 128, 128)
 
 
@@ -94,20 +102,62 @@ def test_wide_relu_he_network_matches_the_prediction():
     assert math.log(1.1**9) > z * sd[-1]
 
 
-def test_plot_writes_a_pdf(tmp_path):
-    x = np.random.default_rng(1).standard_normal((16, 32))
-    df = mf.theory_vs_measurement(
-        ["he_normal", "lecun_normal"], ["relu", "tanh"], 32, 4, x, seeds=(0, 1)
-    )
-    assert list(df.columns) == [
-        "activation",
-        "initializer",
-        "layer",
-        "seed",
-        "predicted",
-        "measured",
+@pytest.mark.parametrize(
+    "q,verdict",
+    [
+        ([0.0, 0.0, 0.0], "no signal"),
+        ([1.0, 3.0, 9.9], "stable"),
+        ([1.0, 0.5, 0.09], "vanishes"),
+        ([1.0, 1e-20, 0.0], "vanishes"),
+        ([1.0, 20.0], "explodes"),
+        ([1.0, math.inf], "explodes"),
+        ([1.0, 30.0, 1.0], "explodes"),  # not monotone: beyond the factor, last >= first
+    ],
+)
+def test_profile_verdicts(q, verdict):
+    assert mf.profile_verdict(q, factor=10) == verdict
+
+
+def test_predicted_profiles_cover_the_grid_and_say_why_they_skip():
+    specs = ["he_normal", "zeros", "lsuv", {"name": CUSTOM + "FixedUniform", "limit": 0.05}]
+    predicted, skipped = mf.predicted_profiles(specs, ["digits"], ["relu", "tanh"], 32, 5)
+    assert set(skipped) == {"lsuv"} and skipped["lsuv"].startswith("data-dependent")
+    assert len(predicted) == 3 * 2 * 5
+    he_relu = predicted[(predicted.initializer == "he_normal") & (predicted.activation == "relu")]
+    np.testing.assert_allclose(he_relu.predicted, 2.0, rtol=1e-9)  # q0 = 1, sigma_w2 = 2
+    assert (predicted[predicted.initializer == "zeros"].predicted == 0).all()
+    # the first layer's fan-in is the input size: digits are 8 x 8, so 64 * 0.05**2 / 3
+    fixed = predicted[predicted.initializer == "FixedUniform-limit0.05"]
+    assert fixed.predicted.iloc[0] == pytest.approx(64 * 0.05**2 / 3)
+
+
+def _signal_rows(**fields):
+    base = {"dataset": "digits", "arch": "mlp", "activation": "relu", "optimizer": "adam",
+            "initializer": "he_normal", "seed": 0, "epoch": 0}  # fmt: skip
+    return {**base, **fields}
+
+
+def test_measured_profiles_pool_depths_at_init_and_read_null_as_overflow():
+    rows = [_signal_rows(depth=2, layer=1, preactivation_var=1.0),
+            _signal_rows(depth=2, layer=2, preactivation_var=2.0),
+            _signal_rows(depth=3, layer=1, preactivation_var=3.0),
+            _signal_rows(depth=3, layer=2, preactivation_var=4.0),
+            _signal_rows(depth=3, layer=3, preactivation_var=None),
+            _signal_rows(depth=3, layer=1, preactivation_var=99.0, epoch=1),
+            _signal_rows(depth=3, layer=1, preactivation_var=99.0, arch="cnn")]  # fmt: skip
+    measured = mf.measured_profiles(pd.DataFrame(rows))
+    assert measured[["layer", "median", "low", "high", "runs"]].values.tolist() == [
+        [1, 2.0, 1.0, 3.0, 2],
+        [2, 3.0, 2.0, 4.0, 2],
+        [3, math.inf, math.inf, math.inf, 1],
     ]
-    assert len(df) == 2 * 2 * 4 * 2
-    path = tmp_path / "theory.pdf"
-    mf.plot_theory_vs_measurement(df, path)
-    assert path.read_bytes().startswith(b"%PDF")
+    table = mf.stability_table(
+        pd.DataFrame(columns=[*mf.CURVE, "layer", "predicted"]),
+        measured,
+        {"he_normal": "a reason"},
+        [("digits", "relu", "he_normal"), ("digits", "tanh", "he_normal")],
+    )
+    assert table[["theory", "measured", "layers", "note"]].values.tolist() == [
+        ["skipped", "explodes", 3, "a reason"],
+        ["skipped", "not run", 0, "a reason"],
+    ]

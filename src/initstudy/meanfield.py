@@ -23,6 +23,13 @@ activation at large ``q`` (``tanh`` at ``q = 100``: 5 % error with 101 nodes) an
 converge only algebraically across the kink at 0 of ReLU-type activations (SELU
 at ``q = 1``: 1e-4 with 101 nodes), whereas adaptive quadrature with the kink as
 an end point reaches ``1e-10`` relative for any activation.
+
+:func:`main` sets the prediction for the study's MLPs beside what the trainer
+measured at init (:mod:`initstudy.signal`, epoch 0). The measurement is the variance
+``mean(z**2) - mean(z)**2`` over a probe batch and a layer's units, the prediction
+the mean square ``q``. They differ by the squared mean, whose expectation under
+i.i.d. zero-mean weights is ``sigma**2 sum_i abar_i**2 / width <= q / width``
+(``abar_i``: the batch mean of input ``i``; Jensen): at most ``1 / width`` relative.
 """
 
 from __future__ import annotations
@@ -30,22 +37,28 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
 import matplotlib
-import seaborn as sns
 import numpy as np
 import pandas as pd
 import scipy.integrate
 import scipy.special
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import LogLocator, StrMethodFormatter
+from matplotlib.patches import Patch
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodFormatter
 
-from initstudy.atomic import atomic_path
-from initstudy.audit import intended_scheme
-from initstudy.initializers import InitializerError, build, parse
+from initstudy import config as study_config
+from initstudy import figures
+from initstudy.atomic import write_text
+from initstudy.audit import audit_macros, breakable, intended_scheme
+from initstudy.datasets import DATASETS
+from initstudy.figures import STYLE, TEXT_WIDTH_IN, initializer_styles
+from initstudy.initializers import build, parse
+from initstudy.report import escape_latex, merge_macros, num, percent
 
 #: SELU constants (Klambauer et al., 2017, arXiv:1706.02515), as in ``tf.nn.selu``.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -140,12 +153,15 @@ def predicted_variance(
 
     ``q_1 = sigma_w2 q0 + sigma_b2``; ``q_l = sigma_w2 E[phi(sqrt(q_{l-1}) z)**2] + sigma_b2``.
     ``sigma_w2`` is one value or one per layer (the first layer's fan-in is the
-    input's, so it may differ).
+    input's, so it may differ). Once ``q`` overflows float64 it stays ``inf``.
     """
     sw2 = np.broadcast_to(np.asarray(sigma_w2, dtype=np.float64), (depth,))
     q = np.empty(depth)
     q[0] = sw2[0] * q0 + sigma_b2
     for layer in range(1, depth):
+        if not math.isfinite(q[layer - 1]):  # overflowed float64: stays infinite
+            q[layer:] = math.inf
+            break
         q[layer] = sw2[layer] * gaussian_second_moment(activation, q[layer - 1]) + sigma_b2
     return q
 
@@ -155,19 +171,24 @@ def sigma_w2_of(spec: Any, fan_in: int, fan_out: int) -> float:
 
     Uses the intended scheme the audit checks (:func:`initstudy.audit.intended_scheme`).
     For orthogonal kernels, ``Var(W)`` is the mean square ``gain**2 / max(fan_in,
-    fan_out)``. Raises ``ValueError`` when the theory does not apply: constant or
-    identity kernels, non-zero mean, data-dependent or undeclared schemes.
+    fan_out)``. An all-zero kernel has ``sigma_w2 = 0``: every pre-activation is 0
+    (no signal). Raises ``ValueError``, with the reason as its message, when the
+    theory does not apply: data-dependent or undeclared schemes, other constant or
+    identity kernels, non-zero mean.
     """
-    try:
-        scheme = intended_scheme(spec)
-    except InitializerError as exc:
-        raise ValueError(f"no weight variance for mean-field theory: {exc}") from None
+    parsed = parse(spec)
+    if parsed.is_data_dependent:
+        raise ValueError(f"data-dependent ({parsed.name}): rescaled on data, no variance ex ante")
+    scheme = intended_scheme(parsed)
     if scheme is None:
-        raise ValueError(f"{parse(spec).label}: no intended scheme declared")
-    variance = scheme.variance((fan_in, fan_out))
+        raise ValueError("no intended scheme declared")
+    if scheme.family == "constant" and scheme.mean == 0:
+        return 0.0
+    if not (scheme.is_random or scheme.family == "orthogonal"):
+        raise ValueError(f"{scheme.text}: not random")
     if scheme.mean != 0:
-        raise ValueError(f"{scheme.text}: mean-field theory here assumes zero-mean weights")
-    return fan_in * variance
+        raise ValueError(f"{scheme.text}: non-zero mean")
+    return fan_in * scheme.variance((fan_in, fan_out))
 
 
 def measured_variance(
@@ -196,122 +217,324 @@ def measured_variance(
     return q
 
 
-def theory_vs_measurement(
+# --------------------------------------------------------------------------------------
+# Theory beside measurement: the prediction for the study's MLPs against the per-layer
+# statistics the trainer measured at init (``results/signal.parquet``, epoch 0).
+
+#: A profile ``q_1..q_L`` is *stable* when ``max q / min q`` stays within this factor.
+STABLE_FACTOR = 10.0
+#: The networks compute in float32: smaller variances underflow to 0, larger overflow.
+FLOAT32 = np.finfo(np.float32)
+#: The columns that name one curve of the figure and one row of the stability table.
+CURVE = ["dataset", "activation", "initializer"]
+
+
+def profile_verdict(q, factor: float = STABLE_FACTOR) -> str:
+    """``stable``, ``vanishes``, ``explodes`` or ``no signal`` for a profile ``q_1..q_L``.
+
+    ``no signal``: every ``q_l`` is 0 (an all-zero kernel). ``stable``: every value is
+    finite and ``max q <= factor * min q``. Otherwise ``explodes`` when a value is not
+    finite (overflow) or ``q_L >= q_1``, else ``vanishes`` (``q`` reaching 0 included).
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if np.all(q == 0):
+        return "no signal"
+    if not np.all(np.isfinite(q)):
+        return "explodes"
+    if q.min() > 0 and q.max() <= factor * q.min():
+        return "stable"
+    return "vanishes" if q[-1] < q[0] else "explodes"
+
+
+def input_size(dataset: str) -> int:
+    """Features of a flattened input of ``dataset``: the first Dense layer's fan-in."""
+    return math.prod(DATASETS[dataset].input_shape)
+
+
+def predicted_profiles(
     specs: list,
-    activations: list[str],
+    datasets: Sequence[str],
+    activations: Sequence[str],
     width: int,
     depth: int,
-    x: np.ndarray,
-    seeds: Sequence[int] = (0,),
-) -> pd.DataFrame:
-    """Long table: ``activation, initializer, layer (1..depth), seed, predicted, measured``.
+    q0: float = 1.0,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Mean-field ``q_1..q_depth`` of an MLP with ``width`` units per layer, per curve.
 
-    The prediction uses each layer's own ``sigma_w2`` (first layer: ``fan_in = x.shape[1]``)
-    and ``q0 = mean(x**2)``.
+    Returns the long table ``dataset, activation, initializer, layer, predicted`` and,
+    for the specs the theory does not cover (:func:`sigma_w2_of` refuses them),
+    ``{label: reason}``. The first layer's fan-in is the dataset's input size
+    (:func:`input_size`); ``q0 = 1`` because every input channel is standardized on
+    the training split (:func:`initstudy.datasets.standardize`).
     """
-    q0 = float(np.mean(np.asarray(x, dtype=np.float64) ** 2))
-    rows = []
-    for spec in specs:
+    rows, skipped = [], {}
+    for spec, dataset in itertools.product(specs, datasets):
         label = parse(spec).label
-        hidden = sigma_w2_of(spec, width, width)
-        sw2 = [sigma_w2_of(spec, x.shape[1], width)] + [hidden] * (depth - 1)
+        try:
+            first, hidden = (sigma_w2_of(spec, n, width) for n in (input_size(dataset), width))
+        except ValueError as exc:
+            skipped[label] = str(exc)
+            continue
         for activation in activations:
-            predicted = predicted_variance(activation, sw2, depth, q0)
-            for seed in seeds:
-                measured = measured_variance(spec, activation, width, depth, x, seed)
-                rows += [
-                    {
-                        "activation": activation,
-                        "initializer": label,
-                        "layer": layer + 1,
-                        "seed": seed,
-                        "predicted": predicted[layer],
-                        "measured": measured[layer],
-                    }
-                    for layer in range(depth)
-                ]
+            q = predicted_variance(activation, [first] + [hidden] * (depth - 1), depth, q0)
+            rows += [(dataset, activation, label, layer + 1, v) for layer, v in enumerate(q)]
+    return pd.DataFrame(rows, columns=[*CURVE, "layer", "predicted"]), skipped
+
+
+def measured_profiles(signal: pd.DataFrame) -> pd.DataFrame:
+    """Measured pre-activation variance of the MLPs at init, per curve and layer.
+
+    ``signal`` is the tidy signal table (:mod:`initstudy.aggregate`); its epoch-0 rows
+    hold ``preactivation_var = mean(z**2) - mean(z)**2`` over the probe batch and the
+    layer's units, before any update. At layer ``l`` the runs of every depth
+    ``>= l``, seed and optimizer pool, since their first ``l`` kernels are drawn
+    alike. Columns: the curve, ``layer``, ``median``, ``low`` and ``high`` (the range
+    over runs) and ``runs``. A null variance (not finite when measured) counts as
+    ``inf``.
+    """
+    init = signal[(signal["epoch"] == 0) & (signal["arch"] == "mlp")]
+    variance = init["preactivation_var"].astype("float64").fillna(np.inf)
+    grouped = init.assign(variance=variance).groupby([*CURVE, "layer"], sort=False)
+    summary = grouped["variance"].agg(median="median", low="min", high="max", runs="size")
+    return summary.reset_index().astype({c: object for c in CURVE})
+
+
+def _ratio(q: np.ndarray) -> float:
+    """``q_L / q_1``; ``nan`` when ``q_1`` is 0 or not finite."""
+    return float(q[-1] / q[0]) if 0 < q[0] < math.inf else math.nan
+
+
+def _profiles(frame: pd.DataFrame, column: str) -> dict[tuple, np.ndarray]:
+    """``{curve: values of column by layer}``."""
+    ordered = frame.sort_values("layer")
+    return {key: g[column].to_numpy() for key, g in ordered.groupby(CURVE, sort=False)}
+
+
+def stability_table(
+    predicted: pd.DataFrame,
+    measured: pd.DataFrame,
+    skipped: dict[str, str],
+    curves: list[tuple[str, str, str]],
+    factor: float = STABLE_FACTOR,
+) -> pd.DataFrame:
+    """One row per curve ``(dataset, activation, initializer)``: theory and measurement.
+
+    ``theory`` and ``measured`` are :func:`profile_verdict` of the predicted ``q_l``
+    and of the median over runs of the measured variance (``skipped`` or ``not run``
+    when there is none); ``*_ratio`` is ``q_L / q_1``; ``layers`` the deepest layer
+    measured; ``note`` why the theory skips an initializer.
+    """
+    theory, medians = _profiles(predicted, "predicted"), _profiles(measured, "median")
+    rows = []
+    for curve in curves:
+        q, m = theory.get(curve), medians.get(curve)
+        rows.append(
+            {
+                **dict(zip(CURVE, curve)),
+                "theory": "skipped" if q is None else profile_verdict(q, factor),
+                "theory_ratio": math.nan if q is None else _ratio(q),
+                "measured": "not run" if m is None else profile_verdict(m, factor),
+                "measured_ratio": math.nan if m is None else _ratio(m),
+                "layers": 0 if m is None else len(m),
+                "note": skipped.get(curve[2], ""),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-#: Print sizes at a 6.5-inch figure width: nothing under 8 pt.
-_PRINT_STYLE = {
-    "font.size": 8,
-    "axes.titlesize": 9,
-    "axes.labelsize": 8,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 8,
-    "pdf.fonttype": 42,
-}
-_MARKERS = "osD^vP*Xhp"
+def _drawable(values: pd.Series) -> pd.Series:
+    """Values a log axis can show (positive and finite); the others become NaN."""
+    return values.where(np.isfinite(values) & (values > 0))
 
 
-def plot_theory_vs_measurement(df: pd.DataFrame, path) -> None:
-    """Vector PDF: one panel per activation, ``q_l`` (log) against layer ``l``.
-
-    Lines are the mean-field prediction, open markers the measurement (one per
-    seed), one colour and marker per initializer. ``df`` as from
-    :func:`theory_vs_measurement`. Written atomically and without a creation date
-    (the same table gives the same bytes).
-    """
-    activations = list(dict.fromkeys(df["activation"]))
-    initializers = list(dict.fromkeys(df["initializer"]))
-    colours = dict(zip(initializers, sns.color_palette("colorblind", len(initializers))))
-    markers = dict(zip(initializers, itertools.cycle(_MARKERS)))
-    ncols = min(3, len(activations))
-    nrows = math.ceil(len(activations) / ncols)
-    with matplotlib.rc_context(_PRINT_STYLE):
-        fig = Figure(figsize=(6.5, 0.6 + 2.0 * nrows), layout="constrained")
-        axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
-        for ax, activation in zip(axes.flat, activations):
-            _panel(ax, df[df["activation"] == activation], colours, markers)
-            ax.set_title(activation)
-        for k, ax in enumerate(axes.flat):
-            if k >= len(activations):
-                ax.set_visible(False)
-            elif k + ncols >= len(activations):  # the lowest panel of its column
-                ax.set_xlabel(r"layer $\ell$")
-                ax.tick_params(labelbottom=True)
-        for ax in axes[:, 0]:
-            ax.set_ylabel(r"pre-activation variance $q_\ell$")
-        handles = [
-            Line2D([], [], color=colours[i], marker=markers[i], mfc="none", label=i)
-            for i in initializers
-        ]
-        handles += [
-            Line2D([], [], color="0.3", label="theory (line)"),
-            Line2D([], [], color="0.3", ls="none", marker="o", mfc="none", label="measured"),
-        ]
-        fig.legend(
-            handles=handles, loc="outside lower center", ncols=min(4, len(handles)), frameon=False
-        )
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
-
-
-def _panel(ax, df: pd.DataFrame, colours: dict, markers: dict) -> None:
-    """One activation: theory line and measured markers per initializer, log y."""
-    positive = df.assign(
-        predicted=df["predicted"].where(df["predicted"] > 0),
-        measured=df["measured"].where(df["measured"] > 0),
-    )
-    for initializer, group in positive.groupby("initializer", sort=False):
-        theory = group.groupby("layer")["predicted"].first()
-        ax.plot(theory.index, theory.to_numpy(), color=colours[initializer], lw=1.2)
-        ax.plot(
-            group["layer"],
-            group["measured"],
-            ls="none",
-            marker=markers[initializer],
-            ms=4,
-            mfc="none",
-            mew=0.9,
-            color=colours[initializer],
-        )
+def _panel(ax, predicted: pd.DataFrame, measured: pd.DataFrame, styles: dict) -> None:
+    """One panel: theory lines, measured median markers and range bands, log y."""
+    depth = int(pd.concat([predicted["layer"], measured["layer"]]).max())
+    for label, style in styles.items():
+        line = predicted[predicted["initializer"] == label]
+        ls = (0, style["dashes"]) if style["dashes"] else "-"
+        ax.plot(line["layer"], _drawable(line["predicted"]), color=style["color"], ls=ls)
+        runs = measured[measured["initializer"] == label]
+        band = (runs["layer"], _drawable(runs["low"]), _drawable(runs["high"]))
+        ax.fill_between(*band, color=style["color"], alpha=0.15, lw=0)
+        ax.plot(runs["layer"], _drawable(runs["median"]), ls="none", marker=style["marker"],
+                mfc="none", color=style["color"], markevery=max(1, depth // 12))  # fmt: skip
     ax.set_yscale("log")
-    values = positive[["predicted", "measured"]].stack()
-    if values.max() / values.min() < 30:  # under ~1.5 decades: plain labels at 1, 2, 5 x 10^k
-        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    low, high = ax.get_ylim()
+    low, high = max(low, float(FLOAT32.tiny)), min(high, float(FLOAT32.max))
+    ax.set_ylim(low, high)
+    if high < 100 * low:  # under two decades: plain labels at 1, 2 and 5 times 10^k
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
-        ax.yaxis.set_minor_formatter(StrMethodFormatter("{x:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, which="major", lw=0.4, alpha=0.5)
+
+
+def _legend(fig: Figure, styles: dict, silent: set[str]) -> None:
+    """Initializers (those without any signal marked), then what lines, markers, bands are."""
+    handles = [
+        Line2D([], [], color=s["color"], marker=s["marker"], mfc="none",
+               ls=(0, s["dashes"]) if s["dashes"] else "-",
+               label=f"{label} (variance 0: not drawn)" if label in silent else label)
+        for label, s in styles.items()
+    ]  # fmt: skip
+    grey = "0.35"
+    handles += [
+        Line2D([], [], color=grey, label="mean-field theory"),
+        Line2D([], [], color=grey, ls="none", marker="o", mfc="none", label="measured: median"),
+        Patch(color=grey, alpha=0.3, lw=0, label="measured: range over runs"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+
+
+def draw_theory_vs_measurement(
+    predicted: pd.DataFrame, measured: pd.DataFrame, styles: dict[str, dict]
+) -> Figure:
+    """Pre-activation variance against layer, one panel per (dataset, activation), log y.
+
+    Lines: the mean-field prediction (:func:`predicted_profiles`); markers and bands:
+    the median and range over runs of the measurement (:func:`measured_profiles`).
+    ``styles`` (:func:`initstudy.figures.initializer_styles`) gives every initializer
+    the look it has in the other figures. The y axis stays within float32's normal
+    range, where the networks can represent a variance at all.
+    """
+    panels = list(dict.fromkeys(zip(predicted["dataset"], predicted["activation"])))
+    panels += [p for p in dict.fromkeys(zip(measured["dataset"], measured["activation"]))
+               if p not in panels]  # fmt: skip
+    titled = len({dataset for dataset, _ in panels}) > 1
+    ncols = min(3, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    legend_rows = math.ceil((len(styles) + 3) / 3)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(TEXT_WIDTH_IN, 2.0 * nrows + 0.2 * legend_rows + 0.4),
+                     layout="constrained")  # fmt: skip
+        axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
+        for ax, (dataset, activation) in zip(axes.flat, panels):
+            pick = {"dataset": dataset, "activation": activation}
+            _panel(ax, _select(predicted, pick), _select(measured, pick), styles)
+            ax.set_title(f"{dataset}, {activation}" if titled else activation)
+        for k, ax in enumerate(axes.flat):
+            if k >= len(panels):
+                ax.set_visible(False)
+            elif k + ncols >= len(panels):  # the lowest panel of its column
+                ax.set_xlabel(r"Layer $\ell$")
+                ax.tick_params(labelbottom=True)
+        fig.supylabel(r"Pre-activation variance $q_\ell$", fontsize=STYLE["axes.labelsize"])
+        values = pd.concat([predicted["predicted"], measured["median"]], keys=["p", "m"])
+        labels = pd.concat([predicted["initializer"], measured["initializer"]], keys=["p", "m"])
+        silent = set(styles) - set(labels[values != 0])
+        _legend(fig, styles, silent & set(labels))
+    return fig
+
+
+def _select(frame: pd.DataFrame, values: dict[str, str]) -> pd.DataFrame:
+    mask = np.logical_and.reduce([frame[column] == v for column, v in values.items()])
+    return frame[mask]
+
+
+def _ratio_tex(value: float) -> str:
+    if math.isnan(value):
+        return "--"
+    return r"$\infty$" if math.isinf(value) else rf"\num{{{value:.2g}}}"
+
+
+def stability_latex(table: pd.DataFrame) -> str:
+    """The stability table as a booktabs ``tabular``: dataset shown when there are
+    several, repeated keys left blank, the ``note`` column only when a note exists.
+
+    Needs the LaTeX packages ``booktabs``, ``array`` and ``siunitx``.
+    """
+    keys = CURVE if table["dataset"].nunique() > 1 else CURVE[1:]
+    columns = {key: ("", key.capitalize()) for key in keys} | {
+        "theory_ratio": ("Theory", r"$q_L/q_1$"),
+        "theory": ("Theory", "verdict"),
+        "measured_ratio": ("Measured", r"$q_L/q_1$"),
+        "measured": ("Measured", "verdict"),
+    }
+    if table["note"].astype(bool).any():
+        columns["note"] = ("", "Why no theory")
+    repeated = {
+        key: (table[keys[: i + 1]] == table[keys[: i + 1]].shift()).all(axis=1)
+        for i, key in enumerate(keys[:-1])
+    }
+    frame = table.assign(**{key: table[key].mask(r, "") for key, r in repeated.items()})
+    frame = frame[list(columns)].set_axis(pd.MultiIndex.from_tuples(columns.values()), axis=1)
+    ratios = [columns["theory_ratio"], columns["measured_ratio"]]
+    styler = (
+        frame.style.hide(axis="index")
+        .format(escape="latex")
+        .format(breakable, subset=[columns["initializer"]], escape="latex")
+        .format(_ratio_tex, subset=ratios)
+    )
+    ragged = r">{{\raggedright\arraybackslash}}p{{{}}}"
+    note = [ragged.format("1.5in")] if "note" in columns else []
+    formats = ["l"] * (len(keys) - 1) + [ragged.format("1.25in"), "r", "l", "r", "l"] + note
+    return styler.to_latex(hrules=True, multicol_align="c", column_format="".join(formats))
+
+
+def theory_macros(table: pd.DataFrame, width: int, depth: int) -> dict[str, str]:
+    """LaTeX macros the paper cites about the theory-vs-measurement comparison.
+
+    ``TheoryMeanGap`` bounds the relative gap between what is measured (the variance
+    over batch and units) and what the theory predicts (the mean square ``q``): the
+    squared mean of ``z`` over a layer's units has expectation at most ``q / width``
+    for zero-mean weights.
+    """
+    compared = table[(table["theory"] != "skipped") & (table["measured"] != "not run")]
+    disagree = compared[compared["theory"] != compared["measured"]]
+    skipped = table.loc[table["theory"] == "skipped", "initializer"].unique()
+    listed = [f"{i} ({a})" for i, a in zip(disagree["initializer"], disagree["activation"])]
+    return {
+        "TheoryWidth": num(width),
+        "TheoryDepth": num(depth),
+        "TheoryStableFactor": num(STABLE_FACTOR),
+        "TheoryMeanGap": percent(1 / width),
+        "TheoryNumCompared": num(len(compared)),
+        "TheoryNumAgree": num(len(compared) - len(disagree)),
+        "TheoryDisagreeList": escape_latex(", ".join(listed) or "none"),
+        "TheorySkippedList": escape_latex(", ".join(skipped) or "none"),
+    }
+
+
+def macro_file(macros: dict[str, str], source: str) -> str:
+    """``\\newcommand`` lines, one per macro, under a do-not-edit header."""
+    lines = [f"% Generated by {source}; do not edit."]
+    lines += [f"\\newcommand{{\\{name}}}{{{body}}}" for name, body in macros.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(
+    config_path: str | Path,
+    signal_path: str | Path,
+    audit_csv: str | Path,
+    figure: str | Path,
+    csv: str | Path,
+    tex: str | Path,
+    variables: str | Path,
+) -> pd.DataFrame:
+    """Theory beside measurement for a study, and the paper's initializer macros.
+
+    Predicts ``q_l`` for every (dataset, activation, initializer) of the config's grid
+    at its ``training.width`` and depths ``1..max(grid.depths)``, summarizes the
+    measured MLPs of ``signal_path``, and writes the figure, the stability table (CSV
+    and LaTeX) and ``variables`` (these macros plus the audit's, from ``audit_csv``).
+    """
+    config = study_config.load(config_path)
+    grid, width = config["grid"], config["training"]["width"]
+    depth = max(grid["depths"])
+    labels = [parse(spec).label for spec in grid["initializers"]]
+    predicted, skipped = predicted_profiles(
+        grid["initializers"], grid["datasets"], grid["activations"], width, depth
+    )
+    measured = measured_profiles(pd.read_parquet(signal_path))
+    curves = list(itertools.product(grid["datasets"], grid["activations"], labels))
+    table = stability_table(predicted, measured, skipped, curves)
+    figures.save(
+        draw_theory_vs_measurement(predicted, measured, initializer_styles(labels)), figure
+    )
+    write_text(csv, table.to_csv(index=False))
+    write_text(tex, stability_latex(table))
+    macros = merge_macros(theory_macros(table, width, depth), audit_macros(pd.read_csv(audit_csv)))
+    write_text(variables, macro_file(macros, "initstudy theory"))
+    return table
