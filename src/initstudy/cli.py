@@ -17,6 +17,14 @@ class UsageError(ValueError):
     """Bad command-line input; the message names the argument and the value."""
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1 (argparse reports the value on failure)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
 def _json_arg(text: str, name: str) -> dict:
     try:
         value = json.loads(text)
@@ -34,10 +42,7 @@ def cmd_train(args) -> int:
     from initstudy.train import parse_pack, train_pack
 
     payload = _json_arg(Path(args.pack[1:]).read_text() if args.pack.startswith("@") else args.pack, "--pack")
-    try:
-        pack, training = parse_pack(payload)
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"--pack: missing or malformed field {exc}; expected pack_id, runs, training") from None
+    pack, training = parse_pack(payload)
     written = train_pack(pack, training, out_root=args.out_root, checkpoint_dir=args.checkpoint_dir,
                          export_dir=args.export_dir, data_dir=args.data_dir)
     for path in written:
@@ -122,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("train", help="train a pack of runs (one stacked model) and write their records")
     p.add_argument("--pack", required=True, help="JSON {pack_id, runs, training}, or @FILE holding it")
-    p.add_argument("--threads", type=int, default=None, help="TF intra/inter-op threads (the rule's threads)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="TF intra/inter-op threads (the rule's threads)")
     p.add_argument("--out-root", default="results/runs")
     p.add_argument("--checkpoint-dir", default="results/checkpoints")
     p.add_argument("--export-dir", default=None, help="also save each member as DIR/<run_id>/model.keras")

@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
-from initstudy import datasets, provenance, records
+from initstudy import config, datasets, provenance, records
 from initstudy.runs import Pack, Run
+
+GRID_FIELDS = {"datasets": "dataset", "architectures": "arch", "activations": "activation",
+               "optimizers": "optimizer", "depths": "depth", "seeds": "seed"}
+RUN_KEYS = [*GRID_FIELDS.values(), "initializer_spec"]
+PACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def parse_pack(payload: dict[str, Any]) -> tuple[Pack, dict[str, Any]]:
-    """``{"pack_id": ..., "runs": [run dicts], "training": {...}}`` -> (Pack, training)."""
-    runs = tuple(Run.from_dict(r) for r in payload["runs"])
-    return Pack(payload["pack_id"], runs), payload["training"]
+    """``{"pack_id": ..., "runs": [run dicts], "training": {...}}`` -> (Pack, training).
+
+    The members' fields and the training settings go through the same schema as a
+    config (as a grid of the values the members use), so a hand-written pack can
+    neither name an unknown dataset nor make a record path outside ``results/``.
+    """
+    missing = [k for k in ("pack_id", "runs", "training") if k not in payload]
+    if missing or not isinstance(payload["runs"], list) or not payload["runs"]:
+        raise config.ConfigError(f"--pack: missing {missing or 'runs'}; expected pack_id, runs (a non-empty "
+                                 "list of run objects) and training")
+    members = payload["runs"]
+    try:
+        grid = {key: list(dict.fromkeys(m[field] for m in members)) for key, field in GRID_FIELDS.items()}
+        grid["initializers"] = list({json.dumps(m["initializer_spec"], sort_keys=True): m["initializer_spec"]
+                                     for m in members}.values())
+    except (KeyError, TypeError) as exc:
+        raise config.ConfigError(f"--pack: a run lacks the field {exc}; expected {', '.join(RUN_KEYS)}") from None
+    checked = config.check({"grid": grid, "training": payload["training"]})
+    runs = tuple(Run.from_dict(r) for r in members)
+    if not PACK_ID.match(str(payload["pack_id"])):
+        raise config.ConfigError(f"--pack: pack_id {payload['pack_id']!r} must be letters, digits, '_', '.' or '-'")
+    return Pack(payload["pack_id"], runs), checked["training"]
 
 
 def build_record(run: Run, pack: Pack, index: int, training: dict, result: dict, prov: dict,
