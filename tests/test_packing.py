@@ -169,3 +169,24 @@ def test_equivalence_holds_on_the_jax_backend():
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "3 passed" in proc.stdout
+
+
+@pytest.mark.slow
+def test_workflow_results_are_the_same_with_packing_on_or_off(tmp_path):
+    """The tidy table of the tiny study, trained in 8 jobs of one run and in 2 packs."""
+    import pandas as pd
+
+    from test_workflow import TINY_STUDY, copy_workflow, snakemake
+
+    tables = {}
+    for pack_size in (1, 64):
+        study = {**TINY_STUDY, "training": {**TINY_STUDY["training"], "pack_size": pack_size}}
+        workdir = copy_workflow(tmp_path / f"p{pack_size}", study)
+        proc = snakemake(workdir, "results/runs.parquet")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        tables[pack_size] = pd.read_parquet(workdir / "results" / "runs.parquet")
+    off, on = tables[1], tables[64]
+    assert off["pack_id"].nunique() == 8 and on["pack_id"].nunique() == 2
+    metrics = ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]
+    pd.testing.assert_frame_equal(off[metrics], on[metrics], check_exact=False, atol=TOL, rtol=0)
+    assert off["run_id"].tolist() == on["run_id"].tolist()
