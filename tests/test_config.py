@@ -50,6 +50,7 @@ BAD = [
     ("training.validation_split", 1.0, "training.validation_split: 1.0 is greater than or equal to the maximum"),
     ("training.learning_rate", {"adam": -1}, "training.learning_rate.adam: -1 is less than or equal to the minimum"),
     ("training.pack_size", 0, "training.pack_size: 0 is less than the minimum of 1"),
+    ("audit.extra_initializers", ["glorot_unifrom"], "audit.extra_initializers[0]: unknown initializer"),
 ]
 
 

@@ -84,6 +84,11 @@ def check_schema(config: dict[str, Any]) -> dict[str, Any]:
 
 def check_semantics(config: dict[str, Any]) -> None:
     """Checks beyond the schema: initializer specs resolve, labels are unique, identity fits."""
+    for i, entry in enumerate(config.get("audit", {}).get("extra_initializers", [])):
+        try:
+            initializers.parse(entry, where=f"audit.extra_initializers[{i}]")
+        except initializers.InitializerError as exc:
+            raise ConfigError(f"invalid config: {exc}") from None
     grid = config["grid"]
     labels: dict[str, int] = {}
     for i, entry in enumerate(grid["initializers"]):
