@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from conftest import REPO
+from initstudy import figures, stats
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY_STUDY = {
@@ -86,13 +87,31 @@ def test_lint_and_format_are_clean():
     assert fmt.returncode == 0, fmt.stderr
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("latexmk") is None, reason="needs latexmk (make test installs it)")
-def test_tiny_study_end_to_end_to_the_pdf(tmp_path):
-    workdir = copy_workflow(tmp_path, TINY_STUDY)
+#: The published tables: with these alone (and the workflow) the paper is rebuilt.
+PUBLISHED = ["runs.parquet", "signal.parquet", "weights.parquet", "provenance.json", "config.resolved.yaml"]
+STATS_COLUMNS = {
+    "friedman": stats.FRIEDMAN_COLUMNS,
+    "pairwise": stats.PAIRWISE_COLUMNS,
+    "bootstrap": stats.BOOTSTRAP_COLUMNS,
+    "ranks": stats.RANKS_COLUMNS,
+    "divergence": stats.DIVERGENCE_COLUMNS,
+}
+needs_latexmk = pytest.mark.skipif(shutil.which("latexmk") is None, reason="needs latexmk (make test installs it)")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny study run through to the PDF, once for the tests below."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("tiny"), TINY_STUDY)
     proc = snakemake(workdir)
     assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir
 
+
+@pytest.mark.slow
+@needs_latexmk
+def test_tiny_study_end_to_end_to_the_pdf(tiny_run):
+    workdir = tiny_run
     assert (workdir / "paper" / "build" / "main.pdf").stat().st_size > 10_000
     tidy = pd.read_parquet(workdir / "results" / "runs.parquet")
     assert len(tidy) == N_RUNS * TINY_STUDY["training"]["epochs"]
@@ -103,10 +122,60 @@ def test_tiny_study_end_to_end_to_the_pdf(tmp_path):
     assert len(signal) == N_RUNS * (TINY_STUDY["training"]["epochs"] + 1) * 2  # epochs 0..E × 2 layers
     assert len(list((workdir / "results" / "runs").rglob("record.json"))) == N_RUNS
 
+    # the statistics: one row per cell (arch) and per cell × initializer or pair
+    for name, columns in STATS_COLUMNS.items():
+        table = pd.read_csv(workdir / "results" / "stats" / f"{name}.csv")
+        assert list(table.columns) == columns
+        assert len(table) == {"friedman": 2, "pairwise": 2}.get(name, 4), name
+        assert set(table["diverged_policy"]) == {"chance"}
+    # every figure and every generated table the paper cites
+    for name in figures.FIGURES:
+        assert (workdir / "paper" / "generated" / "figures" / name).read_bytes().startswith(b"%PDF-")
+    for name in ("depth", "guideline", "signal"):
+        assert "\\toprule" in (workdir / "paper" / "generated" / "tables" / f"{name}.tex").read_text()
+    variables = (workdir / "paper" / "generated" / "variables.tex").read_text()
+    assert "\\newcommand{\\WilcoxonMinP}{\\num{0.5}}" in variables  # 2 seeds: 2 / 2**2
+
+    # Snakemake's HTML report, with the figures, the stats tables and their captions
+    proc = snakemake(workdir, "--report", "report.html")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "WARNING" not in proc.stderr, proc.stderr[-3000:]
+    html = (workdir / "report.html").read_text()
+    for name in [*figures.FIGURES, *(f"{t}.csv" for t in STATS_COLUMNS), "main.pdf"]:
+        assert name in html, name
+    assert "Holm-corrected within the cell" in html and "policy <tt class=\\\"docutils literal\\\">chance" in html
+
     # Editing the drawing code redraws the figures and the PDF, and never retrains.
     figures_py = workdir / "src" / "initstudy" / "figures.py"
     figures_py.write_text(figures_py.read_text() + "\n# a change\n")
     proc = snakemake(workdir, "-n")
     planned = set(job_counts(proc.stdout + proc.stderr))
-    assert "figures" in planned and "paper" in planned
-    assert not any(rule.startswith("train_") or rule == "aggregate" for rule in planned)
+    assert {"figures", "signal_figures", "stats_figures", "weight_figures", "paper_text", "paper"} <= planned
+    assert not any(rule.startswith("train_") or rule in ("aggregate", "stats") for rule in planned)
+
+
+@pytest.mark.slow
+@needs_latexmk
+def test_paper_from_the_published_tables_alone(tiny_run, tmp_path):
+    """A fresh workflow with only the published tables rebuilds stats, figures and the
+    PDF without planning a single train or aggregate job, even with a different policy."""
+    workdir = copy_workflow(tmp_path, {"grid": {"datasets": ["mnist1d"], "architectures": ["mlp"],
+                                                "activations": ["tanh"], "optimizers": ["sgd"], "depths": [3],
+                                                "initializers": ["zeros"], "seeds": [7]}})
+    (workdir / "results").mkdir()
+    for name in PUBLISHED:
+        shutil.copy2(tiny_run / "results" / name, workdir / "results" / name)
+    args = ["--configfile", "results/config.resolved.yaml", "--config", "from_tables=True"]
+
+    proc = snakemake(workdir, *args, "-n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    planned = job_counts(proc.stdout + proc.stderr)
+    assert {"stats", "figures", "paper_text", "paper"} <= set(planned)
+    assert not any(rule.startswith("train_") or rule in ("aggregate", "resolved_config") for rule in planned)
+
+    proc = snakemake(workdir, *args, "stats={diverged_policy: exclude}")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert (workdir / "paper" / "build" / "main.pdf").stat().st_size > 10_000
+    assert set(pd.read_csv(workdir / "results" / "stats" / "ranks.csv")["diverged_policy"]) == {"exclude"}
+    assert "\\texttt{exclude}" in (workdir / "paper" / "generated" / "variables.tex").read_text()
+    assert not (workdir / "results" / "runs").exists()

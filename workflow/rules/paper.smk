@@ -6,7 +6,7 @@ rule paper:
         PAPER_GENERATED,
         tex=PAPER_SOURCES,
     output:
-        PAPER_PDF,
+        report(PAPER_PDF, caption="../report/paper.rst", category="Paper"),
     log:
         "logs/paper.log",
     conda:
