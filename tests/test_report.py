@@ -395,3 +395,29 @@ def test_signal_frame_table_and_macros(tables, macros):
 
 def test_weights_macros(tables, macros):
     assert macros["WeightsSeed"] == r"\num{0}" and macros["WeightsDepth"] == r"\numlist{32}"
+
+
+@pytest.mark.parametrize("policy", ["chance", "exclude"])
+def test_degenerate_studies_still_give_every_macro_table_and_figure(policy):
+    """One initializer (no pair to test), or every run of a cell diverged and excluded
+    (no rank): the paper still gets every macro, table and figure."""
+    tidy = synthetic_tidy(depths=(2, 4), seeds=(0, 1), epochs=2)
+    tidy = tidy[tidy["initializer"] == "he_normal"] if policy == "chance" else tidy.assign(
+        diverged=tidy["depth"] == 4, test_accuracy=tidy["test_accuracy"].where(tidy["depth"] == 2))
+    tables = report.Tables(tidy=tidy, signal=synthetic_signal(tidy), weights=synthetic_weights(tidy),
+                           stats=synthetic_stats(tidy, policy), config=study_config.check(copy.deepcopy(CONFIG)),
+                           provenance=PROVENANCE)
+    macros = report.variables(tables)
+    assert "\\newcommand{\\PowerVerdict}" in macros and "\\newcommand{\\SignalRho}" in macros
+    guideline = report.guideline_frame(tables.stats)
+    if policy == "chance":  # one initializer: best without a runner-up, one "test" in the family
+        assert "\\newcommand{\\HolmFamilySize}{\\num{1}}" in macros
+        assert guideline["runner_up"].isna().all() and (guideline["best"].map(list) == [["he_normal"]] * 2).all()
+    else:  # depth 4 has no complete seed, so the guideline rests on depth 2 alone
+        assert tables.stats["ranks"].query("depth == 4")["mean_rank"].isna().all()
+        assert (guideline["n_cells"] == 1).all()
+    assert "\\toprule" in report.depth_table(report.depth_frame(tables.stats))
+    assert "\\toprule" in report.guideline_table(guideline)
+    for name in figures.FIGURES:
+        figures.draw(name, {"runs": tidy, "signal": tables.signal, "weights": tables.weights, **tables.stats},
+                     diverged_policy=policy)

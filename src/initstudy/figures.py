@@ -246,7 +246,7 @@ def _depth_panel(ax, runs: pd.DataFrame, depths: list, styles: dict[str, dict]) 
         palette={k: s["color"] for k, s in styles.items()},
         markers=[s["marker"] for s in styles.values()],
         linestyles=[(0, s["dashes"]) if s["dashes"] else "-" for s in styles.values()],
-        dodge=0.4,
+        dodge=0.4 if len(styles) > 1 else False,
         errorbar=("ci", CI_LEVEL),
         n_boot=N_BOOT,
         seed=BOOTSTRAP_SEED,
@@ -572,22 +572,25 @@ def weight_runs(runs: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
     the lowest seed, and of its initializers the one with the highest and the one with
     the lowest final test accuracy (a run without one counts as lowest; ties go to the
     first label). Runs whose weights at initialization are constant (one occupied bin
-    in every layer, as for ``zeros``) have no shape to show and are skipped. One row
-    per run, with ``choice`` ("highest" or "lowest")."""
+    in every layer, as for ``zeros``) have no shape to show and are passed over while
+    there are others. One row per run, with ``choice`` ("highest" or "lowest")."""
     init = weights[(weights["epoch"] == 0) & (weights["count"] > 0)]
     occupied = init.groupby(["run_id", "layer"]).size().groupby("run_id").max()
-    final = runs[runs["run_id"].isin(occupied[occupied > 1].index)].drop_duplicates("run_id")
+    final = runs[runs["run_id"].isin(weights["run_id"])].drop_duplicates("run_id")
+    final = final.assign(constant=final["run_id"].map(occupied).fillna(0).le(1))
     chosen = []
     for key, _ in settings(final):
         setting = select(final, key)
         candidates = setting[(setting["depth"] == setting["depth"].max()) & (setting["seed"] == setting["seed"].min())]
+        if not candidates["constant"].all():
+            candidates = candidates[~candidates["constant"]]
         ranked = {
             choice: candidates.sort_values(["test_accuracy", "initializer"], ascending=[ascending, True],
                                            na_position="first" if ascending else "last").iloc[0]
             for choice, ascending in zip(WEIGHT_CHOICES, (False, True))
         }
         picks = pd.DataFrame([row.to_dict() | {"choice": choice} for choice, row in ranked.items()])
-        chosen.append(picks.drop_duplicates("run_id"))
+        chosen.append(picks.drop(columns="constant").drop_duplicates("run_id"))
     return pd.concat(chosen, ignore_index=True)
 
 

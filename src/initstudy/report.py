@@ -436,7 +436,9 @@ def seeds_needed(alpha: float, family: int = 1) -> int:
 
 def power_macros(tables: dict[str, pd.DataFrame], alpha: float) -> dict[str, str]:
     """What the tests can detect with the seeds the study has, and ``PowerVerdict``,
-    the sentence the paper states it in.
+    the sentence the paper states it in. n is the most pairs a Wilcoxon test had (the
+    most complete seeds of a cell when there is no pair), k the most initializers of a
+    cell (the family counts at least one test).
 
     Wilcoxon: with n pairs the exact two-sided p-value is at least 2 / 2**n; Holm
     multiplies the smallest p of a cell's m = k(k-1)/2 pairs by m. Friedman: with n
@@ -444,9 +446,10 @@ def power_macros(tables: dict[str, pd.DataFrame], alpha: float) -> dict[str, str
     treatments alike), so p >= the chi-squared (k-1 df) tail at n(k-1).
     """
     pairwise, friedman = tables["pairwise"], tables["friedman"]
-    n = int(pairwise["n_pairs"].max())
+    pairs = pairwise["n_pairs"] if len(pairwise) else tables["ranks"]["n_blocks"]
+    n = int(pairs.max())
     k = int(friedman["k"].max())
-    family = k * (k - 1) // 2
+    family = max(1, k * (k - 1) // 2)
     min_p = 2.0 / 2**n
     return {
         "WilcoxonMinP": num(min_p),
@@ -551,6 +554,10 @@ TEXTBOOK = {
     "selu": "lecun",
 }
 FAMILY_NAMES = {"glorot": "Glorot", "he": "He", "lecun": "LeCun"}
+GUIDELINE_COLUMNS = [
+    "activation", "textbook", "best", "best_rank", "runner_up", "runner_up_rank", "n_cells",
+    "wins_runner_up", "wins_others", "pairs_others", "marked", "agreement",
+]
 
 
 def family(label: str) -> str | None:
@@ -572,7 +579,7 @@ def significant_wins(pairs: pd.DataFrame, initializer: str) -> pd.DataFrame:
 def guideline_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per activation, the empirical best initializer(s) beside the textbook family.
 
-    The best have the lowest mean rank over the activation's cells
+    The best have the lowest mean rank over the activation's cells that have ranks
     (:func:`figures.mean_rank_over_cells`; ties within 1e-9 all listed), the runner-up
     the next lowest. ``wins_runner_up``: cells in which the (first) best beats the
     runner-up significantly; ``wins_others``: (cell, other initializer) pairs it beats
@@ -591,7 +598,7 @@ def guideline_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         pairs = tables["pairwise"][tables["pairwise"]["activation"] == activation]
         pairs = pairs[(pairs["initializer_a"] == best[0]) | (pairs["initializer_b"] == best[0])]
         wins = significant_wins(pairs, best[0])
-        n_cells = len(ranks.drop_duplicates(stats.CELL))
+        n_cells = len(ranks.dropna(subset=["mean_rank"]).drop_duplicates(stats.CELL))
         textbook = TEXTBOOK.get(activation)
         tested = [label for label in means.index if family(label) == textbook]
         if textbook is None:
@@ -614,7 +621,7 @@ def guideline_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "marked": runner_up is not None and int((wins["other"] == runner_up).sum()) == n_cells,
             "agreement": agreement,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=GUIDELINE_COLUMNS)
 
 
 def guideline_macros(frame: pd.DataFrame) -> dict[str, str]:
