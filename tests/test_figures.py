@@ -176,6 +176,7 @@ def test_learning_curves(tables):
     # two metrics x 3 depths x 2 activations
     assert len(panels) == 2 * 3 * 2
     assert _legend_labels(fig) == sorted(INITIALIZERS)
+    assert "None" not in {h.get_linestyle() for h in fig.legends[0].legend_handles}
     assert {ax.get_title() for ax in panels} == {"relu", "tanh", ""}
     # each panel draws one mean line per initializer, in the shared colours
     styles = figures.initializer_styles(INITIALIZERS)
@@ -286,7 +287,7 @@ def test_signal_vs_accuracy(tables):
     assert relu.get_xscale() == "symlog" and relu.get_xticklabels()[-1].get_text() == "∞"
     trainability = figures.signal_trainability(tables["signal"], tables["runs"], "chance")
     rho = figures.spearman(trainability[trainability["activation"] == "relu"])["rho"]
-    assert [t.get_text() for t in relu.texts] == [f"ρ = {rho:.2f}"]
+    assert [t.get_text() for t in relu.texts] == [f"ρ = {rho:.2f}".replace("-", "\N{MINUS SIGN}")]
     points = np.concatenate([c.get_offsets() for c in relu.collections])
     assert len(points) == (trainability["activation"] == "relu").sum()
     assert points[:, 0].max() == pytest.approx(relu.get_xticks()[-1])  # infinite distortions
@@ -350,6 +351,7 @@ def test_mean_ranks(tables):
         cell = ranks[ranks["depth"] == depth]["mean_rank"]
         assert list(bar.get_xdata()) == pytest.approx([cell.min(), cell.max()])
     assert _legend_labels(fig) == sorted(INITIALIZERS)
+    assert {h.get_linestyle() for h in fig.legends[0].legend_handles} == {"None"}  # points, no lines
 
 
 def test_weight_runs_choose_highest_and_lowest_and_skip_constants(tables):

@@ -125,8 +125,8 @@ def _legend(fig: Figure, styles: dict[str, dict], lines: bool = True) -> None:
     """One legend for the whole figure, below the panels, in the styles' order; with
     ``lines=False`` markers only (for figures of points)."""
     handles = [
-        Line2D([], [], color=s["color"], marker=s["marker"], dashes=s["dashes"], label=label,
-               linestyle="-" if lines else "")
+        Line2D([], [], color=s["color"], marker=s["marker"], label=label,
+               **({"dashes": s["dashes"]} if lines else {"linestyle": ""}))
         for label, s in styles.items()
     ]
     fig.legend(
@@ -434,7 +434,8 @@ def draw_signal_vs_accuracy(signal: pd.DataFrame, runs: pd.DataFrame, diverged_p
                 ax=ax,
             )
             ax.set(title=title, xlabel="|log$_{10}$ activation std|, last layer", ylabel="")
-            ax.text(0.97, 0.95, f"ρ = {spearman(data)['rho']:.2f}", transform=ax.transAxes, ha="right", va="top")
+            rho = f"{spearman(data)['rho']:.2f}".replace("-", "\N{MINUS SIGN}")
+            ax.text(0.97, 0.95, f"ρ = {rho}", transform=ax.transAxes, ha="right", va="top")
         fig.supylabel("Test accuracy (%)", fontsize=STYLE["axes.labelsize"])
         _legend(fig, styles, lines=False)
     return fig
