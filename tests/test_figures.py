@@ -420,3 +420,15 @@ def test_main_draws_the_figures_of_the_run_table(tmp_path):
     assert [p.name for p in paths] == ["learning_curves.pdf", "accuracy_vs_depth.pdf"]
     for path in paths:
         _assert_pdf(path)
+
+
+def test_signal_profile_without_zeros_has_no_zero_tick(tidy):
+    """Without exact zeros there is no 0 tick, and a narrow range gets 1-2-5 ticks."""
+    signal = synthetic_signal(tidy[tidy["initializer"].isin(["he_normal", "lecun_normal"])])
+    ax = _panels(figures.draw_signal_profile(signal, "activation_std"))[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "0" not in labels
+    assert labels == ["0.05", "0.1", "0.2", "0.5", "1"]
+    shallow = synthetic_signal(synthetic_tidy(depths=(2,), seeds=(0,), epochs=1))
+    ax = _panels(figures.draw_signal_profile(shallow, "activation_std"))[0]
+    assert all(float(x).is_integer() for x in ax.get_xticks())  # layers, not 1.2, 1.4, ...

@@ -34,6 +34,7 @@ from matplotlib.ticker import (  # noqa: E402
     FixedLocator,
     FuncFormatter,
     LogLocator,
+    MaxNLocator,
     NullFormatter,
     NullLocator,
     StrMethodFormatter,
@@ -305,20 +306,25 @@ def zero_floor(values: pd.Series) -> float:
     return 10.0 ** (np.floor(np.log10(positive.min())) - 1)
 
 
-def _log_y_with_zero(ax, floor: float) -> None:
-    """Log y axis with ticks at powers of ten and one more at ``floor``, labelled 0."""
+def _log_y_with_zero(ax, floor: float | None) -> None:
+    """Log y axis with ticks at powers of ten, or at 1, 2 and 5 times them when the axis
+    spans less than two decades; with a ``floor`` (see :func:`zero_floor`), one more
+    tick there, labelled 0."""
     ax.set_yscale("log")
-    decades = LogLocator(numticks=6)
-
-    def ticks(vmin, vmax):
-        return [floor, *(t for t in decades.tick_values(vmin, vmax) if 5 * floor < t <= vmax)]
-
-    ax.set_ylim(bottom=floor / 2)
+    if floor is not None:
+        ax.set_ylim(bottom=floor / 2)
     low, high = ax.get_ylim()
-    ax.yaxis.set_major_locator(FixedLocator(ticks(low, high)))
-    ax.yaxis.set_major_formatter(
-        FuncFormatter(lambda v, _: "0" if np.isclose(v, floor, rtol=1e-6, atol=0) else f"$10^{{{np.log10(v):.0f}}}$")
-    )
+    wide = high / low > 100
+    locator = LogLocator(subs=(1.0,) if wide else (1.0, 2.0, 5.0), numticks=6)
+    ticks = [t for t in locator.tick_values(low, high) if low <= t <= high and (floor is None or t > 5 * floor)]
+    ax.yaxis.set_major_locator(FixedLocator([*([floor] if floor is not None else []), *ticks]))
+
+    def label(value, _):
+        if floor is not None and np.isclose(value, floor, rtol=1e-6, atol=0):
+            return "0"
+        return f"$10^{{{np.log10(value):.0f}}}$" if wide else f"{value:g}"
+
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
     ax.yaxis.set_minor_locator(NullLocator())
 
 
@@ -341,10 +347,11 @@ def draw_signal_profile(signal: pd.DataFrame, metric: str) -> Figure:
     vanishing and exploding show most. The y axis is logarithmic because a signal
     that vanishes or explodes does so geometrically (x_l ≈ x_1 g^(l-1) for a
     per-layer gain g): a straight line of slope log g. Exact zeros (the zeros
-    initializer, or values below float32's range) are drawn on the bottom tick, 0.
+    initializer, or values below float32's range) are drawn on the bottom tick, 0,
+    when there are any.
     """
     init = deepest_at_init(signal)
-    floor = zero_floor(init[metric])
+    floor = zero_floor(init[metric]) if (init[metric] <= 0).any() else None
     init = init.assign(**{metric: init[metric].where(init[metric] > 0, floor)})
     styles = initializer_styles(signal["initializer"])
     panels = settings(init)
@@ -367,6 +374,7 @@ def draw_signal_profile(signal: pd.DataFrame, metric: str) -> Figure:
                 ax=ax,
             )
             ax.set(title=f"{title} (depth {depth})", xlabel="Hidden layer", ylabel="")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10], integer=True))
         _log_y_with_zero(axes[0], floor)
         fig.supylabel(SIGNAL_METRICS[metric], fontsize=STYLE["axes.labelsize"])
         _legend(fig, styles)
@@ -633,7 +641,7 @@ def draw_weight_histograms(weights: pd.DataFrame, runs: pd.DataFrame) -> Figure:
                     _histogram(ax, bins[bins["epoch"] == epoch], styles[run.initializer]["color"], filled)
                 ax.set_title(f"layer {layer}", fontsize=STYLE["axes.titlesize"])
                 ax.set_ylim(bottom=0)
-                ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+                ax.xaxis.set_major_locator(MaxNLocator(4))
             axes[0].set_ylabel("Weights (%)")
         fig.legend(
             handles=[
