@@ -28,6 +28,10 @@ include: "workflow/rules/audit.smk"
 include: "workflow/rules/paper.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     default_target: True
     input:

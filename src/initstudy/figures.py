@@ -392,7 +392,7 @@ def signal_trainability(signal: pd.DataFrame, runs: pd.DataFrame, diverged_polic
     with diverged runs scored by ``diverged_policy``, as in :mod:`initstudy.stats`.
     """
     last = signal[(signal["epoch"] == 0) & (signal["layer"] == signal["depth"])]
-    final = stats._scored(stats.final_results(runs), diverged_policy)
+    final = stats.scored(stats.final_results(runs), diverged_policy)
     merged = final.merge(last[["run_id", "activation_std"]], on="run_id", validate="one_to_one")
     sigma = merged["activation_std"]
     distortion = np.abs(np.log10(sigma.where(sigma > 0))).mask(sigma == 0, np.inf)

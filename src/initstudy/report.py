@@ -10,7 +10,6 @@ the tidy table, the config and one record's provenance.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import re
@@ -414,9 +413,8 @@ POWER_VERDICT = {
 
 
 def bootstrap_resamples() -> int:
-    """Resamples of the stats' bootstrap CIs: the default of :func:`stats.compute_all`,
-    which the ``stats`` verb uses (read from the signature, not restated)."""
-    return inspect.signature(stats.compute_all).parameters["n_resamples"].default
+    """Resamples of the stats' bootstrap CIs (``stats.N_RESAMPLES``, what the ``stats`` verb uses)."""
+    return stats.N_RESAMPLES
 
 
 def diverged_policy(tables: dict[str, pd.DataFrame]) -> str:

@@ -108,6 +108,10 @@ DIVERGENCE_COLUMNS = [
 # --------------------------------------------------------------------------- input
 
 
+#: Bootstrap resamples of every CI (scipy.stats.bootstrap's default).
+N_RESAMPLES = 9999
+
+
 def final_results(tidy: pd.DataFrame) -> pd.DataFrame:
     """One row per run: the row of its last epoch (highest ``epoch``) in ``tidy``.
 
@@ -151,7 +155,7 @@ def _validate(final: pd.DataFrame, diverged_policy: str, alpha: float) -> None:
         raise ValueError(f"final results must have one row per run; several rows for {first}")
 
 
-def _scored(final: pd.DataFrame, diverged_policy: str) -> pd.DataFrame:
+def scored(final: pd.DataFrame, diverged_policy: str) -> pd.DataFrame:
     """``final`` plus ``score``: the accuracy that enters comparisons (NaN = no result).
 
     chance: diverged runs score ``1 / num_classes``; exclude: they score NaN.
@@ -429,7 +433,7 @@ def compute_all(
     final: pd.DataFrame,
     diverged_policy: str = "chance",
     alpha: float = 0.05,
-    n_resamples: int = 9999,
+    n_resamples: int = N_RESAMPLES,
     seed: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """All tables of the study from one row per run (see the module docstring).
@@ -439,9 +443,9 @@ def compute_all(
     a bad policy, alpha, missing column or duplicated run.
     """
     _validate(final, diverged_policy, alpha)
-    scored = _scored(final, diverged_policy)
+    scores = scored(final, diverged_policy)
     out = {"friedman": [], "pairwise": [], "bootstrap": [], "ranks": [], "divergence": []}
-    for cell_key, runs in scored.groupby(CELL, sort=True):
+    for cell_key, runs in scores.groupby(CELL, sort=True):
         cell = {**dict(zip(CELL, cell_key)), "diverged_policy": diverged_policy}
         blocks, dropped = _blocks(runs), _dropped(runs, diverged_policy)
         out["friedman"].append({**cell, **friedman(blocks, alpha, dropped)})

@@ -29,3 +29,9 @@ rule resolved_config:
         config=config,
     script:
         "../scripts/resolved_config.py"
+
+
+# Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
+localrules:
+    aggregate,
+    resolved_config,

@@ -50,3 +50,9 @@ rule theory:
 
 
 PAPER_GENERATED.extend([*rules.audit.output, *rules.theory.output])
+
+
+# Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
+localrules:
+    audit,
+    theory,

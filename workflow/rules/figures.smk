@@ -143,3 +143,12 @@ PAPER_GENERATED.extend(
         *rules.paper_text.output,
     ]
 )
+
+
+# Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
+localrules:
+    figures,
+    signal_figures,
+    stats_figures,
+    weight_figures,
+    paper_text,

@@ -14,3 +14,8 @@ rule paper:
     shell:
         "cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -outdir=build main.tex"
         " > ../{log:q} 2>&1"
+
+
+# Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
+localrules:
+    paper,

@@ -44,3 +44,8 @@ rule stats:
     shell:
         "python -m initstudy stats --runs {input.runs:q} --out-dir {params.out_dir:q}"
         " --diverged-policy {params.policy} --alpha {params.alpha} > {log:q} 2>&1"
+
+
+# Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
+localrules:
+    stats,
