@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from initstudy import runtime
 
@@ -118,10 +119,13 @@ def study_wall_time(pack_size: int) -> float:
             else:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dst)
+        config_path = Path(tmp) / "config" / "config.yaml"
+        study = yaml.safe_load(config_path.read_text())
+        study["training"]["pack_size"] = pack_size
+        config_path.write_text(yaml.safe_dump(study))
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "snakemake", "--cores", "8", "--quiet", "all",
-                        "--config", f"training={{'pack_size': {pack_size}}}"],
+        subprocess.run([sys.executable, "-m", "snakemake", "--cores", "8", "--quiet", "all"],
                        cwd=tmp, env=env, check=True, capture_output=True)
         return time.perf_counter() - t0
 
@@ -131,11 +135,13 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--no-xla", action="store_true", help="compile the packed step without XLA")
     parser.add_argument("--study", action="store_true", help="also time the default study, packing off vs on")
     args = parser.parse_args()
-    runtime.configure(threads=args.threads)
+    runtime.configure(threads=args.threads, xla=not args.no_xla)
     print(f"# {platform.node()}: {runtime.devices()}, {os.cpu_count()} CPUs, {args.threads} threads, "
-          f"Keras backend {runtime.backend()}")
+          f"Keras backend {runtime.backend()}, packed step XLA {runtime.settings()['xla']}, "
+          f"op determinism on (so Keras' fit runs without XLA)")
     print(f"{'input':<22}{'depth':>6}{'width':>6}{'solo r-e/s':>12}{'packed r-e/s':>14}{'speed-up':>10}"
           f"{'solo trace s':>14}{'pack trace s':>14}")
     for name, data, width in [("MNIST-1D 4000x40", mnist1d(), 128),

@@ -72,9 +72,18 @@ def reference_history(run, training, arch):
     return initial, history, (test_loss, test_acc)
 
 
+@pytest.fixture(params=[False, True], ids=["graph", "xla"])
+def xla(request, monkeypatch):
+    """The trainer's step compiled as a plain TF graph, and with XLA (the default)."""
+    from initstudy import runtime
+
+    monkeypatch.setitem(runtime._STATE, "xla", request.param or runtime.backend() == "jax")
+    return request.param
+
+
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
-def test_pack_member_equals_solo_sequential(arch, optimizer):
+def test_pack_member_equals_solo_sequential(arch, optimizer, xla):
     from initstudy.models import member_weights
 
     pack, training = make_pack(arch, optimizer)
@@ -162,8 +171,8 @@ def test_equivalence_holds_on_the_jax_backend():
     """The same tests, in a process with KERAS_BACKEND=jax (the GPU machine's backend)."""
     pytest.importorskip("jax")
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    tests = [f"{__file__}::test_pack_member_equals_solo_sequential[adam-mlp]",
-             f"{__file__}::test_pack_member_equals_solo_sequential[sgd-cnn]",
+    tests = [f"{__file__}::test_pack_member_equals_solo_sequential[graph-adam-mlp]",
+             f"{__file__}::test_pack_member_equals_solo_sequential[graph-sgd-cnn]",
              f"{__file__}::test_diverging_member_is_masked_and_others_unchanged"]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)

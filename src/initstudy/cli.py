@@ -38,11 +38,11 @@ def _json_arg(text: str, name: str) -> dict:
 def cmd_train(args) -> int:
     from initstudy import runtime
 
-    runtime.configure(threads=args.threads, deterministic=not args.no_determinism)
     from initstudy.train import parse_pack, train_pack
 
     payload = _json_arg(Path(args.pack[1:]).read_text() if args.pack.startswith("@") else args.pack, "--pack")
     pack, training = parse_pack(payload)
+    runtime.configure(threads=args.threads, deterministic=not args.no_determinism, xla=training["xla"])
     written = train_pack(pack, training, out_root=args.out_root, checkpoint_dir=args.checkpoint_dir,
                          export_dir=args.export_dir, data_dir=args.data_dir)
     for path in written:

@@ -64,5 +64,6 @@ def collect() -> dict[str, object]:
         "keras_backend": settings["keras_backend"],
         "deterministic": settings["deterministic"],
         "threads": settings["threads"],
+        "xla": settings["xla"],
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
