@@ -17,9 +17,9 @@ setup: $(STAMP) system-deps
 # Rebuilt only when the pins or the package metadata change.
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.lock
-	$(VENV)/bin/pip install -q --no-deps -e .
+	$(VENV)/bin/pip install -qq --upgrade pip
+	$(VENV)/bin/pip install -qq -r requirements.lock
+	$(VENV)/bin/pip install -qq --no-deps -e .
 	touch $@
 
 system-deps:
