@@ -62,9 +62,13 @@ def histogram_rows(fields: dict, histograms: list[dict]) -> list[dict]:
 
 def tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Read and validate every record; return the (runs, signal, weights) tidy frames."""
+    return frames([records.read(path) for path in paths])
+
+
+def frames(runs_records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The (runs, signal, weights) tidy frames of validated records."""
     history_rows, signal_rows, weight_rows = [], [], []
-    for path in paths:
-        record = records.read(path)
+    for record in runs_records:
         base = run_columns(record)
         fields = {k: base[k] for k in RUN_FIELDS}
         history_rows += [{**base, **h} for h in record["history"]]
@@ -90,9 +94,9 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-def provenance_summary(paths: Iterable[str | Path]) -> dict:
+def provenance_summary(runs_records: list[dict]) -> dict:
     """One record's provenance, plus what differs across records (commits, hosts, backends)."""
-    provs = [records.read(p)["provenance"] for p in paths]
+    provs = [r["provenance"] for r in runs_records]
     summary = dict(provs[0])
     for key, name in (("git_commit", "git_commits"), ("host", "hosts"), ("keras_backend", "keras_backends")):
         summary[name] = sorted({str(p[key]) for p in provs})
@@ -101,10 +105,10 @@ def provenance_summary(paths: Iterable[str | Path]) -> dict:
 
 def write_tables(paths: Iterable[str | Path], runs_out: str | Path, signal_out: str | Path,
                  weights_out: str | Path, provenance_out: str | Path) -> None:
-    """Validate every record, then write the three tables and the provenance summary."""
-    paths = list(paths)
-    runs, signal, weights = tables(paths)
+    """Validate every record (each read once), then write the three tables and the provenance summary."""
+    all_records = [records.read(path) for path in paths]
+    runs, signal, weights = frames(all_records)
     write_parquet(runs, runs_out)
     write_parquet(signal, signal_out)
     write_parquet(weights, weights_out)
-    write_json(provenance_out, provenance_summary(paths))
+    write_json(provenance_out, provenance_summary(all_records))

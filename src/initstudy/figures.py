@@ -164,21 +164,27 @@ def _panel_grid(n_panels: int, row_height_in: float, n_styles: int) -> tuple[Fig
     return fig, list(axes[:n_panels])
 
 
-def _curve_panel(ax, data: pd.DataFrame, metric: str, styles: dict[str, dict]) -> None:
-    epochs = int(data["epoch"].max()) if len(data) else 1
+def _ci_lines(ax, data: pd.DataFrame, x: str, metric: str, styles: dict[str, dict]) -> None:
+    """One line per initializer in its style: mean over seeds with a seeded bootstrap CI,
+    a marker every 1/8 of the x range."""
+    last = int(data[x].max()) if len(data) else 1
     sns.lineplot(
         data=data,
-        x="epoch",
+        x=x,
         y=metric,
         **_style_kwargs(styles),
         dashes={k: s["dashes"] for k, s in styles.items()},
-        markevery=max(1, epochs // 8),
+        markevery=max(1, last // 8),
         errorbar=("ci", CI_LEVEL),
         n_boot=N_BOOT,
         seed=BOOTSTRAP_SEED,
         legend=False,
         ax=ax,
     )
+
+
+def _curve_panel(ax, data: pd.DataFrame, metric: str, styles: dict[str, dict]) -> None:
+    _ci_lines(ax, data, "epoch", metric, styles)
     ax.set(xlabel="", ylabel="")
 
 
@@ -355,19 +361,7 @@ def draw_signal_profile(signal: pd.DataFrame, metric: str) -> Figure:
         for ax, (key, title) in zip(axes, panels):
             data = select(init, key)
             depth = int(data["depth"].max())
-            sns.lineplot(
-                data=data,
-                x="layer",
-                y=metric,
-                **_style_kwargs(styles),
-                dashes={k: s["dashes"] for k, s in styles.items()},
-                markevery=max(1, depth // 8),
-                errorbar=("ci", CI_LEVEL),
-                n_boot=N_BOOT,
-                seed=BOOTSTRAP_SEED,
-                legend=False,
-                ax=ax,
-            )
+            _ci_lines(ax, data, "layer", metric, styles)
             ax.set(title=f"{title} (depth {depth})", xlabel="Hidden layer", ylabel="")
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10], integer=True))
         _log_y_with_zero(axes[0], floor)

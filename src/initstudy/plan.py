@@ -49,20 +49,21 @@ def estimate(done: pd.DataFrame, dataset: str, arch: str, depth: int) -> tuple[f
 
 def plan(config: dict, root: str | Path = runs.RUNS_ROOT) -> pd.DataFrame:
     all_runs = runs.expand(config)
-    todo = [r for r in all_runs if not (Path(root) / r.run_id / "record.json").exists()]
-    packs = runs.make_packs(todo, config["training"]["pack_size"])
+    left = [not (Path(root) / r.run_id / "record.json").exists() for r in all_runs]
+    packs = runs.make_packs([r for r, todo in zip(all_runs, left) if todo], config["training"]["pack_size"])
     done = timings(root)
     rows = []
     for (dataset, arch, depth), group in pd.DataFrame(
-            [{"dataset": r.dataset, "arch": r.arch, "depth": r.depth, "todo": r in todo} for r in all_runs]
+            [{"dataset": r.dataset, "arch": r.arch, "depth": r.depth, "todo": todo}
+             for r, todo in zip(all_runs, left)]
     ).groupby(["dataset", "arch", "depth"]):
         per_run, basis = estimate(done, dataset, arch, int(depth))
-        left = int(group.todo.sum())
+        n_left = int(group.todo.sum())
         rows.append({"dataset": dataset, "arch": arch, "depth": int(depth), "runs": len(group),
-                     "done": len(group) - left,
+                     "done": len(group) - n_left,
                      "train_jobs": sum(1 for p in packs if p.key[0] == dataset and p.key[1] == arch
                                        and p.key[3] == depth),
-                     "s_per_run": per_run, "estimate_s": per_run * left, "basis": basis})
+                     "s_per_run": per_run, "estimate_s": per_run * n_left, "basis": basis})
     return pd.DataFrame(rows)
 
 

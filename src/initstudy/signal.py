@@ -28,6 +28,9 @@ SATURATING = {"tanh", "sigmoid"}
 DYING = {"relu"}
 FIELDS = ("activation_mean", "activation_std", "preactivation_var", "saturated_fraction",
           "dead_fraction", "grad_norm", "kernel_std")
+#: What the compiled probe returns: the fields, with saturation measured both ways
+#: (the member's activation picks one in :func:`to_rows`).
+PROBED = tuple(f for f in FIELDS if f != "saturated_fraction") + ("saturated_tanh", "saturated_sigmoid")
 
 
 def probe_indices(n_train: int, size: int, seed: int = 0) -> np.ndarray:
@@ -53,8 +56,7 @@ def make_probe(model, kernel_positions: list[int]):
 
     def probe(params, x, y):
         (_, hidden), grads = runtime.value_and_grad(loss)(params, x, y)
-        rows = {f: [] for f in FIELDS}
-        rows["saturated_tanh"], rows["saturated_sigmoid"] = [], []
+        rows = {f: [] for f in PROBED}
         for layer, (pre, act) in enumerate(hidden):
             axes = _reduce_axes(act)
             rows["activation_mean"].append(ops.mean(act, axis=axes))
@@ -68,7 +70,6 @@ def make_probe(model, kernel_positions: list[int]):
             kernel = params[kernel_positions[layer]]
             rows["grad_norm"].append(_member_norm(grads[kernel_positions[layer]]))
             rows["kernel_std"].append(ops.std(kernel, axis=_reduce_axes(kernel)))
-        del rows["saturated_fraction"]
         return {k: ops.stack(v) for k, v in rows.items()}
 
     return runtime.compile_step(probe)

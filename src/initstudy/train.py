@@ -73,17 +73,16 @@ def train_pack(pack: Pack, training: dict, *, out_root: str | Path, checkpoint_d
     results = trainer.fit()
     elapsed = time.perf_counter() - start
     prov = provenance.collect()
-    num_classes = trainer.data[0].num_classes
     d = trainer.data[0]
     data_info = {"num_classes": d.num_classes, "input_shape": list(d.input_shape), "n_train": len(d.y_train),
                  "n_val": len(d.y_val), "n_test": len(d.y_test)}
     written = []
     for index, (run, result) in enumerate(zip(pack.runs, results)):
-        result["wall_time_s"] = elapsed / len(pack.runs)
+        result["wall_time_s"] = elapsed / len(pack.runs)  # its share, data loading and build included
         if export_dir:
             target = Path(export_dir) / run.run_id / "model.keras"
             target.parent.mkdir(parents=True, exist_ok=True)
-            export_member(trainer.model, index, run, num_classes, training, str(target))
+            export_member(trainer.model, index, run, d.num_classes, training, str(target))
         path = Path(out_root) / run.run_id / "record.json"
         records.write(path, build_record(run, pack, index, training, result, prov, data_info))
         written.append(path)

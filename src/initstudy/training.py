@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -229,7 +228,7 @@ class PackTrainer:
         self.epochs_done = epoch
 
     def fit(self) -> list[dict[str, Any]]:
-        start = time.perf_counter()
+        """Train (resuming from the checkpoint if there is one); per member, its results."""
         self._restore()
         if self.epochs_done == 0:
             self.init_stats = lsuv.apply(self)
@@ -246,7 +245,6 @@ class PackTrainer:
         test_loss, test_acc = self.evaluate("test")
         self.sync_model()
         histograms = self.weight_histograms()
-        elapsed = time.perf_counter() - start
         return [{
             "history": self.history[m],
             "signal": self.signal[m],
@@ -255,7 +253,6 @@ class PackTrainer:
             "test": {"loss": finite_or_none(test_loss[m]), "accuracy": finite_or_none(test_acc[m])},
             "diverged": self.diverged_epoch[m] is not None,
             "diverged_epoch": self.diverged_epoch[m],
-            "wall_time_s": elapsed / self.members,
         } for m in range(self.members)]
 
     def measure_signal(self, epoch: int, members: np.ndarray) -> None:
