@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from initstudy import runtime
+from initstudy.core import runtime
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def synthetic(n, features, classes=10, seed=0):
-    from initstudy.datasets import Dataset
+    from initstudy.data.datasets import Dataset
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 1, features, 1)).astype("float32")
@@ -43,13 +43,14 @@ def synthetic(n, features, classes=10, seed=0):
 
 
 def mnist1d():
-    from initstudy.datasets import load
+    from initstudy.data.datasets import load
 
     return load("mnist1d", validation_split=0.1, seed=0)
 
 
 def pack_for(members, depth, width):
-    from initstudy import config, runs
+    from initstudy.study import config
+    from initstudy.study import runs
 
     inits = ["he_normal", "glorot_uniform", "lecun_normal", "orthogonal"]
     seeds = list(range(-(-members // len(inits))))
@@ -62,7 +63,7 @@ def pack_for(members, depth, width):
 
 
 def time_packed(data, members, depth, width, steps):
-    from initstudy.training import PackTrainer
+    from initstudy.train.trainer import PackTrainer
 
     pack, training = pack_for(members, depth, width)
     trainer = PackTrainer(pack, training, lambda run: data)
@@ -90,8 +91,8 @@ def time_packed(data, members, depth, width, steps):
 def time_solo(data, depth, width, steps):
     import keras
 
-    from initstudy.models import reference_model
-    from initstudy.training import make_optimizer
+    from initstudy.models.packed import reference_model
+    from initstudy.train.trainer import make_optimizer
 
     pack, training = pack_for(1, depth, width)
     model = reference_model(pack.runs[0], data.input_shape, data.num_classes, training)

@@ -34,8 +34,8 @@ def tiny_config():
 
 
 def fake_dataset(input_shape=(1, 12, 1), classes=3, n=(120, 30, 40), seed=0):
-    """A small random dataset with the fields of :class:`initstudy.datasets.Dataset`."""
-    from initstudy.datasets import Dataset
+    """A small random dataset with the fields of :class:`initstudy.data.datasets.Dataset`."""
+    from initstudy.data.datasets import Dataset
 
     rng = np.random.default_rng(seed)
 

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from keras.src.initializers.random_initializers import compute_fans
 
-from initstudy import audit as au
-from initstudy import custom_initializers as ci
-from initstudy.initializers import InitializerError
+from initstudy.analysis import audit as au
+from initstudy.inits import custom as ci
+from initstudy.inits.specs import InitializerError
 
-CUSTOM = "initstudy.custom_initializers:"
+CUSTOM = "initstudy.inits.custom:"
 CONV_KINDS = {"conv1d", "conv2d"}
 
 CORRECT = [

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY
-from initstudy import config, runs
+from initstudy.study import config
+from initstudy.study import runs
 
 
 def with_change(path, value):
@@ -34,7 +35,7 @@ BAD = [
      "grid.initializers[0]: random_normal got unknown argument(s) 'std'; expected mean, stddev"),
     ("grid.initializers", [{"name": "he_normal", "seed": 3}], "grid.initializers[0]: 'seed' is derived"),
     ("grid.initializers", [{"name": "nowhere.module:Init"}], "cannot import module 'nowhere.module'"),
-    ("grid.initializers", [{"name": "initstudy.config:ConfigError"}], "is not a keras.initializers.Initializer"),
+    ("grid.initializers", [{"name": "initstudy.study.config:ConfigError"}], "is not a keras.initializers.Initializer"),
     ("grid.initializers", [{"stddev": 1}], "grid.initializers[0]: 'name' is a required property"),
     ("grid.initializers", [3], "grid.initializers[0]: 3 is not an initializer spec"),
     ("grid.initializers", ["he_normal", {"name": "he_normal"}], "label 'he_normal' repeats grid.initializers[0]"),

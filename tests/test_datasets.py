@@ -1,4 +1,4 @@
-"""Tests of initstudy.datasets: shapes, determinism, standardization, file parsing, errors.
+"""Tests of initstudy.data.datasets: shapes, determinism, standardization, file parsing, errors.
 
 The Keras-cache datasets are tested on tiny fake files of the real formats written into
 tmp_path; nothing here needs the real files or the network.
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from initstudy import datasets
-from initstudy.datasets import DATASETS, Dataset, DatasetError, load
+from initstudy.data import datasets
+from initstudy.data.datasets import DATASETS, Dataset, DatasetError, load
 
 GENERATED = {
     # name: (input_shape, num_classes, original training examples, test examples)

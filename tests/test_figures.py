@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from initstudy import figures, stats
+from initstudy import figures
+
+from initstudy.analysis import stats
 
 INITIALIZERS = ("he_normal", "glorot_uniform", "random_normal-stddev0.01", "lecun_normal")
 STRING_COLUMNS = [

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from initstudy import initializers as inits
-from initstudy.initializers import InitializerError
+from initstudy.inits import specs as inits
+from initstudy.inits.specs import InitializerError
 
 DENSE = (16, 24)
 CONV = (3, 3, 4, 8)
@@ -53,7 +53,7 @@ def test_same_seed_same_values_other_seed_other_values():
 
 
 def test_custom_initializer_by_import_path():
-    spec = inits.parse({"name": "initstudy.custom_initializers:FixedUniform", "limit": 0.05})
+    spec = inits.parse({"name": "initstudy.inits.custom:FixedUniform", "limit": 0.05})
     assert spec.is_custom and spec.label == "FixedUniform-limit0.05"
     values = np.asarray(inits.build(spec, seed=2)(shape=(100, 100)))
     assert values.min() >= -0.05 and values.max() <= 0.05 and values.std() > 0.02

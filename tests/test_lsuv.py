@@ -5,7 +5,8 @@ import pytest
 from keras import ops
 
 from conftest import fake_dataset
-from initstudy import config, runs
+from initstudy.study import config
+from initstudy.study import runs
 
 
 def lsuv_pack(activation, depth=12, tol=0.05):
@@ -22,8 +23,8 @@ def lsuv_pack(activation, depth=12, tol=0.05):
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_lsuv_gives_unit_output_variance_in_every_layer(activation):
-    from initstudy import lsuv
-    from initstudy.training import PackTrainer
+    from initstudy.inits import lsuv
+    from initstudy.train.trainer import PackTrainer
 
     pack, training = lsuv_pack(activation)
     trainer = PackTrainer(pack, training, lambda run: fake_dataset((1, 20, 1), seed=run.seed))
@@ -42,7 +43,7 @@ def test_lsuv_gives_unit_output_variance_in_every_layer(activation):
 
 
 def test_lsuv_iterations_are_recorded_in_the_run_result():
-    from initstudy.training import PackTrainer
+    from initstudy.train.trainer import PackTrainer
 
     pack, training = lsuv_pack("tanh", depth=3)
     trainer = PackTrainer(pack, training, lambda run: fake_dataset((1, 20, 1), seed=run.seed))

@@ -10,9 +10,9 @@ import pytest
 import pandas as pd
 import scipy.stats
 
-from initstudy import meanfield as mf
+from initstudy.analysis import theory as mf
 
-CUSTOM = "initstudy.custom_initializers:"
+CUSTOM = "initstudy.inits.custom:"
 
 
 @pytest.mark.parametrize("name", sorted(mf.ACTIVATIONS))

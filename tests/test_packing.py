@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, fake_dataset
-from initstudy import config, runs
+from initstudy.study import config
+from initstudy.study import runs
 
 TOL = 1e-5
 EPOCHS = 3
@@ -44,7 +45,7 @@ def loader(arch):
 
 
 def train(pack, training, arch):
-    from initstudy.training import PackTrainer
+    from initstudy.train.trainer import PackTrainer
 
     trainer = PackTrainer(pack, training, loader(arch))
     return trainer, trainer.fit()
@@ -53,8 +54,8 @@ def train(pack, training, arch):
 def reference_history(run, training, arch):
     import keras
 
-    from initstudy.models import reference_model
-    from initstudy.training import epoch_order, make_optimizer
+    from initstudy.models.packed import reference_model
+    from initstudy.train.trainer import epoch_order, make_optimizer
 
     data = loader(arch)(run)
     model = reference_model(run, data.input_shape, data.num_classes, training)
@@ -75,7 +76,7 @@ def reference_history(run, training, arch):
 @pytest.fixture(params=[False, True], ids=["graph", "xla"])
 def xla(request, monkeypatch):
     """The trainer's step compiled as a plain TF graph, and with XLA (the default)."""
-    from initstudy import runtime
+    from initstudy.core import runtime
 
     monkeypatch.setitem(runtime._STATE, "xla", request.param or runtime.backend() == "jax")
     return request.param
@@ -84,10 +85,10 @@ def xla(request, monkeypatch):
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
 def test_pack_member_equals_solo_sequential(arch, optimizer, xla):
-    from initstudy.models import member_weights
+    from initstudy.models.packed import member_weights
 
     pack, training = make_pack(arch, optimizer)
-    from initstudy.training import PackTrainer
+    from initstudy.train.trainer import PackTrainer
 
     trainer = PackTrainer(pack, training, loader(arch))
     initial = [member_weights(trainer.model, m) for m in range(len(pack.runs))]
@@ -126,8 +127,8 @@ def test_diverging_member_is_masked_and_others_unchanged():
     assert len(results[bad]["history"]) == 1
     assert not results[good]["diverged"] and len(results[good]["history"]) == EPOCHS
     # its updates stopped: its weights after epoch 3 are those it had after epoch 1
-    from initstudy.models import member_weights
-    from initstudy.training import PackTrainer
+    from initstudy.models.packed import member_weights
+    from initstudy.train.trainer import PackTrainer
 
     one_epoch = PackTrainer(pack, {**training, "epochs": 1}, loader("mlp"))
     one_epoch.fit()
@@ -144,7 +145,7 @@ def test_diverging_member_is_masked_and_others_unchanged():
 def test_exported_member_loads_and_evaluates_to_recorded_accuracy(tmp_path):
     import keras
 
-    from initstudy.models import export_member
+    from initstudy.models.packed import export_member
 
     pack, training = make_pack("cnn", "adam")
     trainer, results = train(pack, training, "cnn")

@@ -5,7 +5,9 @@ import copy
 import pytest
 
 from conftest import TINY
-from initstudy import config, plan, records
+from initstudy.study import config
+from initstudy.train import plan
+from initstudy.train import records
 from test_records import a_record
 
 

@@ -5,8 +5,10 @@ import json
 import pandas as pd
 import pytest
 
-from initstudy import aggregate, records
-from initstudy.atomic import write_text
+from initstudy.tables import build as aggregate
+
+from initstudy.train import records
+from initstudy.core.atomic import write_text
 
 
 def a_record(run_id="digits/mlp/relu/adam/d2/he_normal/s0", seed=0, diverged_epoch=None):

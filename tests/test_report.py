@@ -18,8 +18,10 @@ import pytest
 import yaml
 from scipy import stats as scipy_stats
 
-from initstudy import config as study_config
-from initstudy import figures, report, stats
+from initstudy.study import config as study_config
+from initstudy import figures
+from initstudy import report
+from initstudy.analysis import stats
 from test_figures import INITIALIZERS, synthetic_signal, synthetic_stats, synthetic_tidy, synthetic_weights
 
 PAPER = Path(__file__).resolve().parents[1] / "paper"

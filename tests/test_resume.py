@@ -10,7 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from initstudy import config, runs
+from initstudy.study import config
+
+from initstudy.study import runs
 
 STUDY = {"grid": {"datasets": ["digits"], "architectures": ["mlp"], "activations": ["tanh"],
                   "optimizers": ["adam"], "depths": [3],

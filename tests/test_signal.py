@@ -3,15 +3,17 @@
 import numpy as np
 import pytest
 
-from initstudy import config, runs
-from initstudy.datasets import Dataset
+from initstudy.study import config
+
+from initstudy.study import runs
+from initstudy.data.datasets import Dataset
 
 WIDTH = 8
 
 
 def trainer_for(activation, x, initializer="identity", depth=3):
     """A pack of one MLP of width = input size, so identity kernels pass x through."""
-    from initstudy.training import PackTrainer
+    from initstudy.train.trainer import PackTrainer
 
     cfg = {"grid": {"datasets": ["digits"], "architectures": ["mlp"], "activations": [activation],
                     "optimizers": ["sgd"], "depths": [depth], "initializers": [initializer], "seeds": [0]},

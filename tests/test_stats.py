@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from initstudy import stats
+from initstudy.analysis import stats
 
 FAST = 999  # bootstrap resamples in tests
 CELL_VALUES = {"dataset": "mnist1d", "arch": "mlp", "activation": "relu", "optimizer": "sgd", "depth": 4}

@@ -10,12 +10,12 @@ import yaml
 from conftest import REPO
 from test_workflow import copy_workflow, snakemake
 
-from initstudy import audit as au
+from initstudy.analysis import audit as au
 from initstudy import cli
-from initstudy import meanfield as mf
-from initstudy.initializers import parse
+from initstudy.analysis import theory as mf
+from initstudy.inits.specs import parse
 
-CUSTOM = "initstudy.custom_initializers:"
+CUSTOM = "initstudy.inits.custom:"
 GRID = {
     "datasets": ["digits"],
     "architectures": ["mlp"],

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from initstudy import figures, stats
+from initstudy import figures
+from initstudy.analysis import stats
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY_STUDY = {
@@ -23,7 +24,7 @@ TINY_STUDY = {
         "activations": ["relu"],
         "optimizers": ["adam"],
         "depths": [2],
-        "initializers": ["he_normal", {"name": "initstudy.custom_initializers:FixedUniform", "limit": 0.05}],
+        "initializers": ["he_normal", {"name": "initstudy.inits.custom:FixedUniform", "limit": 0.05}],
         "seeds": [0, 1],
     },
     "training": {"epochs": 2, "width": 16, "filters": 4, "pack_size": 64, "threads": 1, "probe_size": 32},

@@ -36,9 +36,9 @@ def _json_arg(text: str, name: str) -> dict:
 
 
 def cmd_train(args) -> int:
-    from initstudy import runtime
+    from initstudy.core import runtime
 
-    from initstudy.train import parse_pack, train_pack
+    from initstudy.train.job import parse_pack, train_pack
 
     payload = _json_arg(Path(args.pack[1:]).read_text() if args.pack.startswith("@") else args.pack, "--pack")
     pack, training = parse_pack(payload)
@@ -51,7 +51,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from initstudy import config, runs
+    from initstudy.study import config
+    from initstudy.study import runs
 
     cfg = config.load(args.config)
     packs = runs.make_packs(runs.expand(cfg), cfg["training"]["pack_size"])
@@ -60,14 +61,15 @@ def cmd_validate(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from initstudy import config, plan
+    from initstudy.study import config
+    from initstudy.train import plan
 
     print(plan.render(plan.plan(config.load(args.config), args.root)))
     return 0
 
 
 def cmd_aggregate(args) -> int:
-    from initstudy import aggregate
+    from initstudy.tables import build as aggregate
 
     paths = sorted(Path(args.root).rglob("record.json"))
     if not paths:
@@ -96,7 +98,7 @@ def cmd_report(args) -> int:
 def cmd_stats(args) -> int:
     import pandas as pd
 
-    from initstudy import stats
+    from initstudy.analysis import stats
 
     final = stats.final_results(pd.read_parquet(args.runs))
     tables = stats.compute_all(final, diverged_policy=args.diverged_policy, alpha=args.alpha)
@@ -106,7 +108,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from initstudy import audit
+    from initstudy.analysis import audit
 
     audit.main(args.config, args.csv, args.tex)
     print(f"{args.csv}, {args.tex}")
@@ -114,7 +116,7 @@ def cmd_audit(args) -> int:
 
 
 def cmd_theory(args) -> int:
-    from initstudy import meanfield
+    from initstudy.analysis import theory as meanfield
 
     meanfield.main(args.config, args.signal, args.audit, args.figure, args.csv, args.tex, args.variables)
     print(f"{args.figure}, {args.csv}, {args.tex}, {args.variables}")
@@ -189,10 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_theory)
 
     args = parser.parse_args(argv)
-    from initstudy.config import ConfigError
-    from initstudy.datasets import DatasetError
-    from initstudy.initializers import InitializerError
-    from initstudy.records import RecordError
+    from initstudy.study.config import ConfigError
+    from initstudy.data.datasets import DatasetError
+    from initstudy.inits.specs import InitializerError
+    from initstudy.train.records import RecordError
 
     try:
         return args.func(args)

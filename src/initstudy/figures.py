@@ -2,7 +2,7 @@
 
 The tables are the workflow's: ``runs`` (one row per run × epoch), ``signal`` (per
 run, epoch and hidden layer), ``weights`` (weight histograms at initialization and
-after training) and the statistics tables of :mod:`initstudy.stats` (``bootstrap``,
+after training) and the statistics tables of :mod:`initstudy.analysis.stats` (``bootstrap``,
 ``divergence``, ``ranks``, ``pairwise``). :data:`FIGURES` says which tables each
 figure reads; :func:`write` draws figures by file name.
 
@@ -41,8 +41,8 @@ from matplotlib.ticker import (  # noqa: E402
 )
 from scipy.stats import spearmanr  # noqa: E402
 
-from initstudy import stats  # noqa: E402
-from initstudy.atomic import atomic_path  # noqa: E402
+from initstudy.analysis import stats  # noqa: E402
+from initstudy.core.atomic import atomic_path  # noqa: E402
 
 TEXT_WIDTH_IN = 6.5
 #: Most of a page's height a figure may take, legend included.
@@ -378,7 +378,7 @@ def signal_trainability(signal: pd.DataFrame, runs: pd.DataFrame, diverged_polic
     inputs are standardized, so 1 means the input's scale arrived intact);
     ``distortion`` = |log10 sigma_last|, the number of decades by which it vanished
     or exploded (infinite when it is exactly 0). ``score`` is the final test accuracy
-    with diverged runs scored by ``diverged_policy``, as in :mod:`initstudy.stats`.
+    with diverged runs scored by ``diverged_policy``, as in :mod:`initstudy.analysis.stats`.
     """
     last = signal[(signal["epoch"] == 0) & (signal["layer"] == signal["depth"])]
     final = stats.scored(stats.final_results(runs), diverged_policy)
@@ -671,7 +671,7 @@ FIGURES = {
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """A tidy table: Parquet, or a CSV of :mod:`initstudy.stats` (``reject`` as a
+    """A tidy table: Parquet, or a CSV of :mod:`initstudy.analysis.stats` (``reject`` as a
     nullable boolean, empty fields as NaN)."""
     path = Path(path)
     if path.suffix == ".parquet":

@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from initstudy import config as study_config
-from initstudy import figures, initializers, stats
-from initstudy.atomic import write_text
+from initstudy.study import config as study_config
+from initstudy import figures
+from initstudy.inits import specs as initializers
+from initstudy.analysis import stats
+from initstudy.core.atomic import write_text
 
 _ONES = (
     "Zero One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen "
@@ -728,7 +730,7 @@ def load(
     stats_dir: str | Path,
 ) -> Tables:
     """Read every input of the generated text. The config is read with
-    :func:`initstudy.config.load`, so its defaults are filled in (the paper cites every
+    :func:`initstudy.study.config.load`, so its defaults are filled in (the paper cites every
     training setting, given or not)."""
     return Tables(
         tidy=pd.read_parquet(tidy_path),

@@ -7,9 +7,9 @@ rule audit:
     input:
         config="results/config.resolved.yaml",
         code=[
-            "src/initstudy/audit.py",
-            "src/initstudy/custom_initializers.py",
-            "src/initstudy/initializers.py",
+            "src/initstudy/analysis/audit.py",
+            "src/initstudy/inits/custom.py",
+            "src/initstudy/inits/specs.py",
         ],
     output:
         csv="results/audit.csv",
@@ -29,8 +29,8 @@ rule theory:
         signal="results/signal.parquet",
         audit="results/audit.csv",
         code=[
-            "src/initstudy/meanfield.py",
-            "src/initstudy/audit.py",
+            "src/initstudy/analysis/theory.py",
+            "src/initstudy/analysis/audit.py",
             "src/initstudy/figures.py",
             "src/initstudy/report.py",
         ],

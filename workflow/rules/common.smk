@@ -4,8 +4,8 @@ import glob
 import json
 import sys
 
-from initstudy import config as study_config
-from initstudy import runs as study_runs
+from initstudy.study import config as study_config
+from initstudy.study import runs as study_runs
 
 try:
     study_config.check(config)

@@ -31,7 +31,7 @@ rule signal_figures:
     input:
         signal="results/signal.parquet",
         runs="results/runs.parquet",
-        code=["src/initstudy/figures.py", "src/initstudy/stats.py"],
+        code=["src/initstudy/figures.py", "src/initstudy/analysis/stats.py"],
     output:
         report(
             "paper/generated/figures/activation_std_at_init.pdf",
@@ -114,7 +114,7 @@ rule paper_text:
         code=[
             "src/initstudy/report.py",
             "src/initstudy/figures.py",
-            "src/initstudy/stats.py",
+            "src/initstudy/analysis/stats.py",
         ],
     output:
         "paper/generated/variables.tex",

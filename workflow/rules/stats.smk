@@ -6,7 +6,7 @@
 rule stats:
     input:
         runs="results/runs.parquet",
-        code="src/initstudy/stats.py",
+        code="src/initstudy/analysis/stats.py",
     output:
         friedman=report(
             "results/stats/friedman.csv",

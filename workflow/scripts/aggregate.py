@@ -2,7 +2,7 @@
 
 import logging
 
-from initstudy.aggregate import write_tables
+from initstudy.tables.build import write_tables
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO)  # noqa: F821
 write_tables(snakemake.input, snakemake.output.runs, snakemake.output.signal, snakemake.output.weights,  # noqa: F821

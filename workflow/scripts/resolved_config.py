@@ -2,6 +2,6 @@
 
 import yaml
 
-from initstudy.atomic import write_text
+from initstudy.core.atomic import write_text
 
 write_text(snakemake.output[0], yaml.safe_dump(snakemake.params.config, sort_keys=False))  # noqa: F821

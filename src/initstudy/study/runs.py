@@ -18,7 +18,7 @@ import hashlib
 import itertools
 from typing import Any, Iterable
 
-from initstudy import initializers
+from initstudy.inits import specs as initializers
 
 RUNS_ROOT = "results/runs"
 #: The path template of a record; the Snakefile's wildcards use the same names.

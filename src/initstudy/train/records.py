@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 
-from initstudy.atomic import write_json
+from initstudy.core.atomic import write_json
 
 SCHEMA_VERSION = 1
 

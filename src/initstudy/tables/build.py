@@ -14,8 +14,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from initstudy import records
-from initstudy.atomic import atomic_path, write_json
+from initstudy.train import records
+from initstudy.core.atomic import atomic_path, write_json
 
 RUN_FIELDS = ["run_id", "dataset", "arch", "activation", "optimizer", "depth", "initializer", "seed"]
 METRICS = ["train_loss", "train_accuracy", "val_loss", "val_accuracy"]

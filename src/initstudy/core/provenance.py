@@ -10,22 +10,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-from initstudy import __version__, runtime
+from initstudy import __version__
+from initstudy.core import runtime
 
 PACKAGES = ("keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "numpy", "scipy", "pandas",
             "pyarrow", "scikit-learn", "mnist1d", "seaborn", "matplotlib", "snakemake")
-REPO = Path(__file__).resolve().parents[2]
+#: What :func:`git_commit` says outside a git work tree (an installed package run
+#: from a folder that is no checkout).
+NO_GIT = "none (not a git work tree)"
 
 
-def git_commit() -> str:
-    """``HEAD``'s hash, with ``-dirty`` when tracked files differ from it; ``unknown`` outside git."""
+def git_commit(where: str | Path | None = None) -> str:
+    """The commit of the git work tree holding ``where`` (default: the working
+    directory, where the workflow runs): ``HEAD``'s hash, with ``-dirty`` when tracked
+    files differ from it; :data:`NO_GIT` when there is none."""
+    where = str(Path.cwd() if where is None else where)
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+        head = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,
                               text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", where, "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return NO_GIT
     return head + ("-dirty" if dirty else "")
 
 

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from initstudy.atomic import write_text
+from initstudy.core.atomic import write_text
 
 CELL = ["dataset", "arch", "activation", "optimizer", "depth"]
 REQUIRED = [*CELL, "initializer", "seed", "test_accuracy", "diverged", "num_classes"]

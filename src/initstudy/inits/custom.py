@@ -2,12 +2,12 @@
 
 Each class is a ``keras.initializers.Initializer`` usable from a config as::
 
-    {name: "initstudy.custom_initializers:FixedUniform", limit: 0.05}
+    {name: "initstudy.inits.custom:FixedUniform", limit: 0.05}
 
 and each declares what it *means* to draw through ``intended_scheme()``: an
 initializer spec of a Keras built-in with the same distribution (for example
 ``{"name": "random_uniform", "minval": -0.05, "maxval": 0.05}``), or a scheme
-Keras lacks (``{"name": "clipped_normal", "stddev": s}``). :mod:`initstudy.audit`
+Keras lacks (``{"name": "clipped_normal", "stddev": s}``). :mod:`initstudy.analysis.audit`
 draws from the class and tests the draws against that declaration, so a bug in
 the implementation (``ChannelsFirstHe``) shows up as a failed audit row.
 

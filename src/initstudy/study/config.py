@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import copy
 import functools
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-from initstudy import initializers
+from initstudy.inits import specs as initializers
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: Package data, so an installed initstudy validates configs outside a checkout.
+SCHEMA = resources.files("initstudy").joinpath("schemas/config.schema.yaml")
 
 
 class ConfigError(ValueError):
@@ -33,7 +35,7 @@ class ConfigError(ValueError):
 
 @functools.cache
 def schema() -> dict[str, Any]:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    return yaml.safe_load(SCHEMA.read_text())
 
 
 def _with_defaults(validator_class):

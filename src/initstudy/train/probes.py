@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
-from initstudy import runtime
-from initstudy.records import finite_or_none
+from initstudy.core import runtime
+from initstudy.train.records import finite_or_none
 
 #: Activations whose units saturate, and the test for it.
 SATURATING = {"tanh", "sigmoid"}

@@ -8,8 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from initstudy import config, datasets, provenance, records
-from initstudy.runs import Pack, Run
+from initstudy.study import config
+
+from initstudy.data import datasets
+
+from initstudy.core import provenance
+
+from initstudy.train import records
+from initstudy.study.runs import Pack, Run
 
 GRID_FIELDS = {"datasets": "dataset", "architectures": "arch", "activations": "activation",
                "optimizers": "optimizer", "depths": "depth", "seeds": "seed"}
@@ -60,8 +66,8 @@ def build_record(run: Run, pack: Pack, index: int, training: dict, result: dict,
 def train_pack(pack: Pack, training: dict, *, out_root: str | Path, checkpoint_dir: str | Path | None,
                export_dir: str | Path | None = None, data_dir: str | None = None) -> list[Path]:
     """Train every member of ``pack`` as one stacked model; write each run's record atomically."""
-    from initstudy.models import export_member
-    from initstudy.training import PackTrainer
+    from initstudy.models.packed import export_member
+    from initstudy.train.trainer import PackTrainer
 
     def load(run: Run):
         return datasets.load(run.dataset, validation_split=training["validation_split"],

@@ -4,7 +4,7 @@ A *spec* is what the config says about an initializer:
 
 - a Keras name: ``he_normal``;
 - a name with arguments: ``{name: random_normal, stddev: 0.01}``;
-- a custom class by import path: ``{name: "initstudy.custom_initializers:FixedUniform", limit: 0.05}``
+- a custom class by import path: ``{name: "initstudy.inits.custom:FixedUniform", limit: 0.05}``
   (the class is a ``keras.initializers.Initializer``; importing it runs user code,
   so configs must be trusted);
 - optionally ``label: my_label`` to name it in paths and figures, and

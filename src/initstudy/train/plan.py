@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from initstudy import records, runs
+from initstudy.train import records
+
+from initstudy.study import runs
 
 
 def timings(root: str | Path) -> pd.DataFrame:

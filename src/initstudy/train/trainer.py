@@ -1,6 +1,6 @@
 """The packed trainer: one loop for packs of any size (a solo run is a pack of one).
 
-Per step, for the stacked model of M members (see :mod:`initstudy.models`):
+Per step, for the stacked model of M members (see :mod:`initstudy.models.packed`):
 
 - member m gets its own batch ``idx[m]`` of its training split: members with the
   same seed share the split and the batches (common random numbers), members with
@@ -35,14 +35,20 @@ import keras
 import numpy as np
 from keras import ops
 
-from initstudy import faults, lsuv, runtime, signal
-from initstudy.atomic import atomic_path
-from initstudy.models import PackedNet, build_packed
-from initstudy.records import finite_or_none
-from initstudy.runs import Pack, Run
+from initstudy.core import faults
+
+from initstudy.inits import lsuv
+
+from initstudy.core import runtime
+
+from initstudy.train import probes as signal
+from initstudy.core.atomic import atomic_path
+from initstudy.models.packed import PackedNet, build_packed
+from initstudy.train.records import finite_or_none
+from initstudy.study.runs import Pack, Run
 
 if TYPE_CHECKING:
-    from initstudy.datasets import Dataset
+    from initstudy.data.datasets import Dataset
 
 EVAL_BATCH = 1024
 

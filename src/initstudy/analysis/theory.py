@@ -13,7 +13,7 @@ in the wide limit (Poole et al., 2016, arXiv:1606.05340; Schoenholz et al.,
 ``q0`` is the input's mean square per feature (about 1 for standardized
 inputs); the input itself is not passed through ``phi``. ``sigma_w2 =
 fan_in * Var(W)`` comes from the initializer's intended scheme
-(:func:`initstudy.audit.intended_scheme`): He 2, LeCun 1, Glorot with equal fans
+(:func:`initstudy.analysis.audit.intended_scheme`): He 2, LeCun 1, Glorot with equal fans
 1, ``random_normal(stddev=0.01)`` at fan-in 128: ``128e-4``.
 
 The Gaussian expectation is integrated with ``scipy.integrate.quad`` on the two
@@ -25,7 +25,7 @@ at ``q = 1``: 1e-4 with 101 nodes), whereas adaptive quadrature with the kink as
 an end point reaches ``1e-10`` relative for any activation.
 
 :func:`main` sets the prediction for the study's MLPs beside what the trainer
-measured at init (:mod:`initstudy.signal`, epoch 0). The measurement is the variance
+measured at init (:mod:`initstudy.train.probes`, epoch 0). The measurement is the variance
 ``mean(z**2) - mean(z)**2`` over a probe batch and a layer's units, the prediction
 the mean square ``q``. They differ by the squared mean, whose expectation under
 i.i.d. zero-mean weights is ``sigma**2 sum_i abar_i**2 / width <= q / width``
@@ -51,13 +51,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodFormatter
 
-from initstudy import config as study_config
+from initstudy.study import config as study_config
 from initstudy import figures
-from initstudy.atomic import write_text
-from initstudy.audit import audit_macros, breakable, intended_scheme
-from initstudy.datasets import DATASETS
+from initstudy.core.atomic import write_text
+from initstudy.analysis.audit import audit_macros, breakable, intended_scheme
+from initstudy.data.datasets import DATASETS
 from initstudy.figures import STYLE, TEXT_WIDTH_IN, initializer_styles
-from initstudy.initializers import build, parse
+from initstudy.inits.specs import build, parse
 from initstudy.report import escape_latex, merge_macros, num, percent
 
 #: SELU constants (Klambauer et al., 2017, arXiv:1706.02515), as in ``tf.nn.selu``.
@@ -169,7 +169,7 @@ def predicted_variance(
 def sigma_w2_of(spec: Any, fan_in: int, fan_out: int) -> float:
     """``fan_in * Var(W)`` of a ``(fan_in, fan_out)`` Dense kernel drawn from ``spec``.
 
-    Uses the intended scheme the audit checks (:func:`initstudy.audit.intended_scheme`).
+    Uses the intended scheme the audit checks (:func:`initstudy.analysis.audit.intended_scheme`).
     For orthogonal kernels, ``Var(W)`` is the mean square ``gain**2 / max(fan_in,
     fan_out)``. An all-zero kernel has ``sigma_w2 = 0``: every pre-activation is 0
     (no signal). Raises ``ValueError``, with the reason as its message, when the
@@ -265,7 +265,7 @@ def predicted_profiles(
     for the specs the theory does not cover (:func:`sigma_w2_of` refuses them),
     ``{label: reason}``. The first layer's fan-in is the dataset's input size
     (:func:`input_size`); ``q0 = 1`` because every input channel is standardized on
-    the training split (:func:`initstudy.datasets.standardize`).
+    the training split (:func:`initstudy.data.datasets.standardize`).
     """
     rows, skipped = [], {}
     for spec, dataset in itertools.product(specs, datasets):
@@ -284,7 +284,7 @@ def predicted_profiles(
 def measured_profiles(signal: pd.DataFrame) -> pd.DataFrame:
     """Measured pre-activation variance of the MLPs at init, per curve and layer.
 
-    ``signal`` is the tidy signal table (:mod:`initstudy.aggregate`); its epoch-0 rows
+    ``signal`` is the tidy signal table (:mod:`initstudy.tables.build`); its epoch-0 rows
     hold ``preactivation_var = mean(z**2) - mean(z)**2`` over the probe batch and the
     layer's units, before any update. At layer ``l`` the runs of every depth
     ``>= l``, seed and optimizer pool, since their first ``l`` kernels are drawn

@@ -29,8 +29,8 @@ from typing import Sequence
 import keras
 from keras import ops
 
-from initstudy import initializers
-from initstudy.runs import Pack, Run
+from initstudy.inits import specs as initializers
+from initstudy.study.runs import Pack, Run
 
 
 def hidden_initializers(run: Run, depth: int) -> list[keras.initializers.Initializer]:
@@ -212,7 +212,7 @@ def member_weights(model: PackedNet, index: int) -> list:
 def export_member(model: PackedNet, index: int, run: Run, num_classes: int, training: dict,
                   path: str) -> keras.Sequential:
     """Save member ``index`` as a standard ``.keras`` file (loads with ``keras.models.load_model``)."""
-    from initstudy.training import make_optimizer
+    from initstudy.train.trainer import make_optimizer
 
     ref = reference_model(run, model.member_input_shape, num_classes, training)
     ref.set_weights(member_weights(model, index))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
-from initstudy import runtime
+from initstudy.core import runtime
 
 
 def make_preactivation_variance(model):

@@ -21,7 +21,7 @@ table; tolerances are ``z * SE`` with ``z = Phi^-1(1 - check_alpha / 2)``.
 The intended scheme (:class:`Scheme`) comes from, in this order: an ``intended``
 key of the spec (``"variance_scaling scale=2 mode=fan_in distribution=normal"``,
 any Keras built-in spec or ``clipped_normal stddev=S``); the class's
-``intended_scheme()`` method (see :mod:`initstudy.custom_initializers`); the
+``intended_scheme()`` method (see :mod:`initstudy.inits.custom`); the
 Keras class and configuration of a built-in. As in Keras, ``distribution=normal``
 of ``variance_scaling`` means the truncated normal. Without a declaration the
 audit reports the measured variance and the variance-scaling rule it matches best
@@ -45,9 +45,9 @@ import pandas as pd
 import scipy.stats
 import yaml
 
-from initstudy.atomic import write_text
-from initstudy.custom_initializers import CUT, channels_first_fans, keras_fans
-from initstudy.initializers import (
+from initstudy.core.atomic import write_text
+from initstudy.inits.custom import CUT, channels_first_fans, keras_fans
+from initstudy.inits.specs import (
     InitializerError,
     InitSpec,
     build,
@@ -127,7 +127,7 @@ class Scheme:
     half-width; the gain of ``orthogonal`` and ``identity``.
     ``scale``, ``mode``: variance scaling instead of a fixed spread:
     ``Var(W) = scale / max(1, n)``, ``n`` = fan_in, fan_out or their mean (fans as
-    Keras computes them, :func:`~initstudy.custom_initializers.keras_fans`), the
+    Keras computes them, :func:`~initstudy.inits.custom.keras_fans`), the
     spread chosen so that the family has that variance (Keras' recipe).
     """
 
@@ -266,7 +266,7 @@ def best_fit(measured_var: float, shape) -> str:
 
     Candidates: scale 1 or 2 over fan_in, fan_out, fan_avg, with fans computed the
     Keras way and, for convolution kernels, as if channels-first
-    (:func:`~initstudy.custom_initializers.channels_first_fans`).
+    (:func:`~initstudy.inits.custom.channels_first_fans`).
     """
     rules = [("", keras_fans)] + (
         [(" channels-first", channels_first_fans)] if len(shape) > 2 else []
@@ -504,7 +504,7 @@ def write_audit(df: pd.DataFrame, csv_path: str | Path, tex_path: str | Path) ->
 def audited_specs(config: dict[str, Any]) -> list:
     """The grid's initializers, then ``audit.extra_initializers`` whose labels are new.
 
-    The extras (by default the examples of :mod:`initstudy.custom_initializers`) are
+    The extras (by default the examples of :mod:`initstudy.inits.custom`) are
     audited whatever the grid trains, so the table always shows a known bug caught.
     """
     specs = list(config["grid"]["initializers"])

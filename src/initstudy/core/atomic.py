@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from initstudy import faults
+from initstudy.core import faults
 
 
 @contextlib.contextmanager
