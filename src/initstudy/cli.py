@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from initstudy.study import paths as paths_of
+
 
 class UsageError(ValueError):
     """Bad command-line input; the message names the argument and the value."""
@@ -68,30 +70,28 @@ def cmd_plan(args) -> int:
     return 0
 
 
-def cmd_aggregate(args) -> int:
-    from initstudy.tables import build as aggregate
+def cmd_tables(args) -> int:
+    from initstudy.study import config, runs
+    from initstudy.tables import build
 
-    paths = sorted(Path(args.root).rglob("record.json"))
-    if not paths:
-        raise UsageError(f"--root {args.root}: no record.json below it")
-    aggregate.write_tables(paths, args.runs_out, args.signal_out, args.weights_out, args.provenance_out)
-    print(f"{len(paths)} records -> {args.runs_out}, {args.signal_out}, {args.weights_out}, {args.provenance_out}")
+    # The records of the config's runs (not whatever lies below the folder: a record
+    # of a run the config no longer has stays out of the tables).
+    paths = [run.record_path(args.records_root) for run in runs.expand(config.load(args.config))]
+    outputs = {name: getattr(args, f"{name}_out") for name in paths_of.TABLES}
+    build.write_tables(paths, outputs, args.provenance_out)
+    print(f"{len(paths)} records -> {', '.join(map(str, outputs.values()))}, {args.provenance_out}")
     return 0
 
 
-def cmd_figures(args) -> int:
-    from initstudy import figures
+def cmd_resolve_config(args) -> int:
+    import yaml
 
-    for path in figures.main(args.runs, args.out_dir):
-        print(path)
-    return 0
+    from initstudy.core.atomic import write_text
+    from initstudy.study import config
 
-
-def cmd_report(args) -> int:
-    from initstudy import report
-
-    for path in report.main(args.runs, args.config, args.provenance, args.out_dir):
-        print(path)
+    resolved = config.load(args.config) if args.json is None else config.check(_json_arg(args.json, "--json"))
+    write_text(args.out, yaml.safe_dump(resolved, sort_keys=False))
+    print(args.out)
     return 0
 
 
@@ -100,26 +100,74 @@ def cmd_stats(args) -> int:
 
     from initstudy.analysis import stats
 
-    final = stats.final_results(pd.read_parquet(args.runs))
-    tables = stats.compute_all(final, diverged_policy=args.diverged_policy, alpha=args.alpha)
+    tables = stats.compute_all(pd.read_parquet(args.runs), diverged_policy=args.diverged_policy, alpha=args.alpha)
     stats.write_all(tables, args.out_dir)
     print(f"{', '.join(tables)} -> {args.out_dir}")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    import pandas as pd
+
+    from initstudy.analysis import write
+    from initstudy.study import config
+
+    stats_tables = write.read_stats(args.stats_dir)
+    cfg = config.load(args.config)
+    inputs = write.Inputs(
+        **{name: pd.read_parquet(getattr(args, name)) for name in paths_of.TABLES},
+        stats=stats_tables, diverged_policy=write.diverged_policy(stats_tables), alpha=cfg["stats"]["alpha"],
+    )
+    for path in write.write_analysis(inputs, args.out_dir):
+        print(path)
     return 0
 
 
 def cmd_audit(args) -> int:
     from initstudy.analysis import audit
 
-    audit.main(args.config, args.csv, args.tex)
-    print(f"{args.csv}, {args.tex}")
+    audit.main(args.config, args.csv)
+    print(args.csv)
     return 0
 
 
 def cmd_theory(args) -> int:
-    from initstudy.analysis import theory as meanfield
+    import pandas as pd
 
-    meanfield.main(args.config, args.signal, args.audit, args.figure, args.csv, args.tex, args.variables)
-    print(f"{args.figure}, {args.csv}, {args.tex}, {args.variables}")
+    from initstudy.analysis import theory
+    from initstudy.core.atomic import write_text
+    from initstudy.study import config
+
+    tables = theory.theory_tables(config.load(args.config), pd.read_parquet(args.signal))
+    for name, table in tables.items():
+        path = Path(args.out_dir) / f"{name}.csv"
+        write_text(path, table.to_csv(index=False))
+        print(path)
+    return 0
+
+
+def _table_arg(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not (sep and name and path):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=PATH")
+    return name, path
+
+
+def cmd_draw(args) -> int:
+    from initstudy.figures import registry
+
+    for path in registry.write(args.figures, dict(args.table)):
+        print(path)
+    return 0
+
+
+def cmd_typeset(args) -> int:
+    from initstudy.paper import typeset
+
+    inputs = typeset.load(args.runs, args.analysis_dir, args.stats_dir, args.audit, args.theory, args.config,
+                          args.provenance)
+    for path in typeset.write(inputs, args.out_dir):
+        print(path)
     return 0
 
 
@@ -147,48 +195,64 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default="results/runs", help="where finished records (and their timings) are")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("aggregate", help="build the tidy tables from every record below a folder")
-    p.add_argument("--root", default="results/runs")
-    p.add_argument("--runs-out", default="results/runs.parquet")
-    p.add_argument("--signal-out", default="results/signal.parquet")
-    p.add_argument("--weights-out", default="results/weights.parquet")
-    p.add_argument("--provenance-out", default="results/provenance.json")
-    p.set_defaults(func=cmd_aggregate)
+    p = sub.add_parser("tables", help="build the tidy tables from the records of a config's runs")
+    p.add_argument("--config", default=paths_of.RESOLVED_CONFIG, help="the config whose runs' records to read")
+    p.add_argument("--records-root", default=paths_of.RUNS_ROOT, help="where the records are")
+    for name, path in paths_of.TABLES.items():
+        p.add_argument(f"--{name}-out", default=path)
+    p.add_argument("--provenance-out", default=paths_of.PROVENANCE)
+    p.set_defaults(func=cmd_tables)
 
-    p = sub.add_parser("figures", help="draw the paper's figures from the tidy table")
-    p.add_argument("--runs", default="results/runs.parquet")
-    p.add_argument("--out-dir", default="paper/generated/figures")
-    p.set_defaults(func=cmd_figures)
-
-    p = sub.add_parser("report", help="write paper/generated/variables.tex and the LaTeX tables")
-    p.add_argument("--runs", default="results/runs.parquet")
-    p.add_argument("--config", default="results/config.resolved.yaml")
-    p.add_argument("--provenance", default="results/provenance.json")
-    p.add_argument("--out-dir", default="paper/generated")
-    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("resolve-config", help="write a config as run: checked, defaults filled in, as YAML")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("config", nargs="?", help="a config file")
+    source.add_argument("--json", help="the config as a JSON object (what the workflow passes: its config "
+                                       "with the command line's --config overrides applied)")
+    p.add_argument("--out", default=paths_of.RESOLVED_CONFIG)
+    p.set_defaults(func=cmd_resolve_config)
 
     p = sub.add_parser("stats", help="Friedman, pairwise Wilcoxon (Holm), bootstrap CIs, divergence rates")
-    p.add_argument("--runs", default="results/runs.parquet")
-    p.add_argument("--out-dir", default="results/stats")
+    p.add_argument("--runs", default=paths_of.TABLES["runs"])
+    p.add_argument("--out-dir", default=paths_of.STATS_DIR)
     p.add_argument("--diverged-policy", choices=["chance", "exclude"], default="chance")
     p.add_argument("--alpha", type=float, default=0.05)
     p.set_defaults(func=cmd_stats)
 
+    p = sub.add_parser("analyze", help="every analysis table the figures and the paper show, as CSV")
+    for name, path in paths_of.TABLES.items():
+        p.add_argument(f"--{name}", default=path)
+    p.add_argument("--stats-dir", default=paths_of.STATS_DIR)
+    p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)
+    p.add_argument("--out-dir", default=paths_of.ANALYSIS_DIR)
+    p.set_defaults(func=cmd_analyze)
+
     p = sub.add_parser("audit", help="check what every initializer of a config actually draws")
-    p.add_argument("--config", default="results/config.resolved.yaml")
-    p.add_argument("--csv", default="results/audit.csv")
-    p.add_argument("--tex", default="paper/generated/tables/audit.tex")
+    p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)
+    p.add_argument("--csv", default=paths_of.AUDIT)
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("theory", help="mean-field variance per layer beside the variance measured at init")
-    p.add_argument("--config", default="results/config.resolved.yaml")
-    p.add_argument("--signal", default="results/signal.parquet")
-    p.add_argument("--audit", default="results/audit.csv", help="audit table, for the paper's macros")
-    p.add_argument("--figure", default="paper/generated/figures/theory_vs_measurement.pdf")
-    p.add_argument("--csv", default="results/theory.csv")
-    p.add_argument("--tex", default="paper/generated/tables/theory.tex")
-    p.add_argument("--variables", default="paper/generated/variables_initializers.tex")
+    p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)
+    p.add_argument("--signal", default=paths_of.TABLES["signal"])
+    p.add_argument("--out-dir", default=paths_of.ANALYSIS_DIR)
     p.set_defaults(func=cmd_theory)
+
+    p = sub.add_parser("draw", help="draw figures (by file name) from the tables they read")
+    p.add_argument("figures", nargs="+", help="output PDFs; each file name is a figure of the registry")
+    p.add_argument("--table", type=_table_arg, action="append", default=[], metavar="NAME=PATH",
+                   help="a table the figures read, by the name the registry gives it")
+    p.set_defaults(func=cmd_draw)
+
+    p = sub.add_parser("typeset", help="the paper's macros (variables.tex) and LaTeX tables")
+    p.add_argument("--runs", default=paths_of.TABLES["runs"])
+    p.add_argument("--analysis-dir", default=paths_of.ANALYSIS_DIR)
+    p.add_argument("--stats-dir", default=paths_of.STATS_DIR)
+    p.add_argument("--audit", default=paths_of.AUDIT)
+    p.add_argument("--theory", default=f"{paths_of.ANALYSIS_DIR}/theory.csv")
+    p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)
+    p.add_argument("--provenance", default=paths_of.PROVENANCE)
+    p.add_argument("--out-dir", default=paths_of.GENERATED)
+    p.set_defaults(func=cmd_typeset)
 
     args = parser.parse_args(argv)
     from initstudy.study.config import ConfigError

@@ -1,0 +1,47 @@
+# Config validation and the run table: everything the rules below need, computed
+# once when the workflow is parsed. A bad config stops here, before any job runs.
+import glob
+import json
+import os
+import sys
+
+from initstudy.core import code as code_inputs
+from initstudy.study import config as study_config
+from initstudy.study import paths as study_paths
+from initstudy.study import runs as study_runs
+
+try:
+    study_config.check(config)
+except study_config.ConfigError as error:
+    sys.exit(f"initstudy: {error}")
+
+RUNS = study_runs.expand(config)
+PACKS = study_runs.make_packs(RUNS, config["training"]["pack_size"])
+RECORDS = [run.record_path() for run in RUNS]
+PAPER_PDF = "paper/build/main.pdf"
+# What the paper is built from: each stage's rule file appends the files it
+# generates for the paper, so adding a stage is one include and one extend.
+PAPER_GENERATED = []
+PAPER_SOURCES = ["paper/main.tex", *sorted(glob.glob("paper/sections/*.tex"))]
+
+# Each rule's `code` input: the source files of the modules it runs, derived from the
+# package's imports (parsed, not imported) so that the lists follow the code. The
+# files are those of the checkout beside the Snakefile (src/, what `make` and
+# workflow/envs/initstudy.yaml install, editable), as paths relative to the working
+# directory; without a src/ there, those of the installed package (absolute paths).
+CODE_ROOT = os.path.join(workflow.basedir, "src")
+if not os.path.isfile(os.path.join(CODE_ROOT, "initstudy", "__init__.py")):
+    CODE_ROOT = None
+
+
+def code(*modules):
+    """The source files of `modules` ("initstudy.analysis.stats") and of every
+    initstudy module they import, transitively: editing one reruns the rule."""
+    return code_inputs.source_files(modules, root=CODE_ROOT)
+
+
+def verb_code(verb, *modules):
+    """`code` of the modules `python -m initstudy VERB` calls (those cli.py's cmd_VERB
+    imports; cli.py, shared by every verb, is not listed) and of `modules` (e.g. ones
+    a config names, imported by name at run time)."""
+    return code(*code_inputs.verb_modules(verb, root=CODE_ROOT), *modules)
