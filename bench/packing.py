@@ -67,15 +67,11 @@ def time_packed(data, members, depth, width, steps):
 
     pack, training = pack_for(members, depth, width)
     trainer = PackTrainer(pack, training, lambda run: data)
-    batches = trainer._batches(1)
-    step = (lambda idx, w: trainer._train_step(trainer.active, trainer._x_train, trainer._y_train, idx, w)) \
-        if trainer.stateful else None
-    if step is None:
-        def step(idx, w):
-            out = trainer._train_step(trainer._params, trainer._opt_vars, trainer.active,
-                                      trainer._x_train, trainer._y_train, idx, w)
-            trainer._params, trainer._opt_vars = out[0], out[1]
-            return out[2:]
+    batches = trainer.data.batches(1, training["batch_size"])
+
+    def step(idx, w):
+        return trainer.train_step(trainer.active, idx, w)
+
     t0 = time.perf_counter()
     np.asarray(step(*next(batches))[0])
     trace = time.perf_counter() - t0
@@ -92,7 +88,7 @@ def time_solo(data, depth, width, steps):
     import keras
 
     from initstudy.models.packed import reference_model
-    from initstudy.train.trainer import make_optimizer
+    from initstudy.train.optimizers import make_optimizer
 
     pack, training = pack_for(1, depth, width)
     model = reference_model(pack.runs[0], data.input_shape, data.num_classes, training)

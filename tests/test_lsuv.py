@@ -28,9 +28,11 @@ def test_lsuv_gives_unit_output_variance_in_every_layer(activation):
 
     pack, training = lsuv_pack(activation)
     trainer = PackTrainer(pack, training, lambda run: fake_dataset((1, 20, 1), seed=run.seed))
-    before = ops.convert_to_numpy(lsuv.make_preactivation_variance(trainer.model)(trainer.params, trainer.probe_x))
-    stats = lsuv.apply(trainer)
-    after = ops.convert_to_numpy(lsuv.make_preactivation_variance(trainer.model)(trainer.params, trainer.probe_x))
+    variance_of = lsuv.make_preactivation_variance(trainer.forward)
+    before = ops.convert_to_numpy(variance_of(trainer.params, trainer.probe_x))
+    params, stats = lsuv.apply(trainer.forward, trainer.params, trainer.probe_x, [r.init for r in pack.runs],
+                               trainer.model.kernel_positions)
+    after = ops.convert_to_numpy(variance_of(params, trainer.probe_x))
     for m, run in enumerate(pack.runs):
         if run.init.name == "lsuv":
             assert [row["layer"] for row in stats[m]["layers"]] == list(range(1, 13))

@@ -55,7 +55,8 @@ def reference_history(run, training, arch):
     import keras
 
     from initstudy.models.packed import reference_model
-    from initstudy.train.trainer import epoch_order, make_optimizer
+    from initstudy.train.optimizers import make_optimizer
+    from initstudy.train.step import epoch_order
 
     data = loader(arch)(run)
     model = reference_model(run, data.input_shape, data.num_classes, training)
@@ -131,9 +132,7 @@ def test_diverging_member_is_masked_and_others_unchanged():
     from initstudy.train.trainer import PackTrainer
 
     one_epoch = PackTrainer(pack, {**training, "epochs": 1}, loader("mlp"))
-    one_epoch.fit()
-    one_epoch.sync_model()
-    trainer.sync_model()
+    one_epoch.fit()  # fit leaves the trained values in the model's variables
     for now, then in zip(member_weights(trainer.model, bad), member_weights(one_epoch.model, bad)):
         np.testing.assert_array_equal(now, then)
     # the healthy member's numbers are those it has alone
@@ -145,11 +144,10 @@ def test_diverging_member_is_masked_and_others_unchanged():
 def test_exported_member_loads_and_evaluates_to_recorded_accuracy(tmp_path):
     import keras
 
-    from initstudy.models.packed import export_member
+    from initstudy.train.export import export_member
 
     pack, training = make_pack("cnn", "adam")
     trainer, results = train(pack, training, "cnn")
-    trainer.sync_model()
     m = 3
     path = tmp_path / "member.keras"
     export_member(trainer.model, m, pack.runs[m], 3, training, str(path))

@@ -26,8 +26,8 @@ def trainer_for(activation, x, initializer="identity", depth=3):
 
 
 def probe(trainer):
-    trainer.measure_signal(0, np.ones(1, dtype=bool))
-    return trainer.signal[0]
+    trainer.signal.measure(trainer.params, 0, np.ones(1, dtype=bool))
+    return trainer.signal.rows[0]
 
 
 def test_linear_network_with_identity_weights_passes_the_input_statistics_through():

@@ -175,6 +175,25 @@ class PackedNet(keras.Model):
         logits = self.head(h)
         return (logits, hidden) if return_hidden else logits
 
+    @property
+    def kernel_positions(self) -> list[int]:
+        """Index of each hidden layer's kernel in ``trainable_variables`` (the order of
+        the ``params`` a stateless call takes)."""
+        variables = self.trainable_variables
+        return [next(i for i, v in enumerate(variables) if v is layer.kernel) for layer in self.hidden]
+
+
+def stateless_forward(model: PackedNet):
+    """``(params, x) -> (logits, hidden)`` with weights ``params`` (in ``trainable_variables``
+    order; the model has no other state) and ``hidden`` each hidden layer's
+    (pre-activation, activation) pair."""
+
+    def forward(params, x):
+        (logits, hidden), _ = model.stateless_call(params, [], x, return_hidden=True)
+        return logits, hidden
+
+    return forward
+
 
 def build_packed(pack: Pack, input_shape: tuple, num_classes: int, training: dict) -> PackedNet:
     """Build (and so initialize) the stacked model of ``pack``."""
@@ -207,17 +226,3 @@ def member_weights(model: PackedNet, index: int) -> list:
     for layer in [*model.hidden, model.head]:
         weights += [ops.convert_to_numpy(layer.kernel[index]), ops.convert_to_numpy(layer.bias[index])]
     return weights
-
-
-def export_member(model: PackedNet, index: int, run: Run, num_classes: int, training: dict,
-                  path: str) -> keras.Sequential:
-    """Save member ``index`` as a standard ``.keras`` file (loads with ``keras.models.load_model``)."""
-    from initstudy.train.trainer import make_optimizer
-
-    ref = reference_model(run, model.member_input_shape, num_classes, training)
-    ref.set_weights(member_weights(model, index))
-    ref.compile(optimizer=make_optimizer(run.optimizer, training),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    ref.optimizer.build(ref.trainable_variables)  # saved with fresh slots, so it loads cleanly
-    ref.save(path)
-    return ref

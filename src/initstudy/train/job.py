@@ -66,7 +66,7 @@ def build_record(run: Run, pack: Pack, index: int, training: dict, result: dict,
 def train_pack(pack: Pack, training: dict, *, out_root: str | Path, checkpoint_dir: str | Path | None,
                export_dir: str | Path | None = None, data_dir: str | None = None) -> list[Path]:
     """Train every member of ``pack`` as one stacked model; write each run's record atomically."""
-    from initstudy.models.packed import export_member
+    from initstudy.train.export import export_member
     from initstudy.train.trainer import PackTrainer
 
     def load(run: Run):
@@ -79,7 +79,7 @@ def train_pack(pack: Pack, training: dict, *, out_root: str | Path, checkpoint_d
     results = trainer.fit()
     elapsed = time.perf_counter() - start
     prov = provenance.collect()
-    d = trainer.data[0]
+    d = trainer.data.groups[0]
     data_info = {"num_classes": d.num_classes, "input_shape": list(d.input_shape), "n_train": len(d.y_train),
                  "n_val": len(d.y_val), "n_test": len(d.y_test)}
     written = []

@@ -46,11 +46,12 @@ def _member_norm(g):
     return ops.sqrt(ops.sum(ops.square(g), axis=_reduce_axes(g)))
 
 
-def make_probe(model, kernel_positions: list[int]):
-    """A compiled function ``(params, x, y) -> dict of (layers, members) arrays``."""
+def make_probe(forward, kernel_positions: list[int]):
+    """A compiled function ``(params, x, y) -> dict of (layers, members) arrays``, for the
+    stateless ``forward(params, x) -> (logits, hidden)`` of a stacked model."""
 
     def loss(params, x, y):
-        (logits, hidden), _ = model.stateless_call(params, [], x, return_hidden=True)
+        logits, hidden = forward(params, x)
         ce = ops.mean(ops.sparse_categorical_crossentropy(y, logits, from_logits=True), axis=1)
         return ops.sum(ce), hidden
 

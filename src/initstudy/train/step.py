@@ -1,0 +1,185 @@
+"""One training step of a pack, and the batches it is fed.
+
+Per step, for the stacked model of M members (see :mod:`initstudy.models.packed`):
+
+- member m gets its own batch ``idx[m]`` of its training split: members with the
+  same seed share the split and the batches (common random numbers), members with
+  different seeds have their own split (a data group each) and their own permutation;
+- loss = Σ_m active_m · CE_m, with CE_m the mean cross-entropy of member m's batch,
+  so ∂loss/∂θ_m = ∂CE_m/∂θ_m, the gradient member m would get alone;
+- a member whose CE is NaN/Inf becomes inactive: its gradient is zeroed and its
+  parameters keep their values (its updates stop); nothing of it reaches another
+  member, whose numbers are unchanged;
+- the optimizer (SGD, momentum, Adam, RMSprop: element-wise) updates all members.
+
+The last batch of an epoch is padded to the batch size with weight-0 examples, so
+the step compiles once and the mean is over the real examples only (as
+``model.fit``'s partial last batch). The batch order of epoch e is a pure function
+of (data-order seed, e), so a resumed job sees the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import numpy as np
+from keras import ops
+
+from initstudy.core import runtime
+from initstudy.study.runs import Pack, Run
+
+if TYPE_CHECKING:
+    import keras
+
+    from initstudy.data.datasets import Dataset
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The permutation of the training split for ``epoch`` (a pure function of both)."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+class PackData:
+    """A pack's data: one group per seed (its split, its batch order); member m reads
+    group ``group[m]``. ``load(run)`` is called once per seed, on its first member."""
+
+    def __init__(self, pack: Pack, load: "Callable[[Run], Dataset]"):
+        seeds = sorted({r.seed for r in pack.runs})
+        firsts = [next(r for r in pack.runs if r.seed == s) for s in seeds]
+        self.groups = [load(r) for r in firsts]
+        self.order_seeds = [r.data_order_seed for r in firsts]
+        self.group = np.array([seeds.index(r.seed) for r in pack.runs])
+        self.n_train = len(self.groups[0].y_train)
+        if any(len(d.y_train) != self.n_train for d in self.groups):
+            raise ValueError(f"pack {pack.pack_id}: training splits differ in size across seeds")
+        # All groups' training splits back to back; group g's example i is row g·n + i.
+        self.x_train = ops.convert_to_tensor(np.concatenate([d.x_train for d in self.groups]))
+        self.y_train = ops.convert_to_tensor(np.concatenate([d.y_train for d in self.groups]).astype("int32"))
+
+    @property
+    def members(self) -> int:
+        return len(self.group)
+
+    def train_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per member, ``rows`` of its training split: x (M, k, ...), y (M, k) int32."""
+        x = np.stack([d.x_train[rows] for d in self.groups])[self.group]
+        y = np.stack([d.y_train[rows] for d in self.groups])[self.group].astype("int32")
+        return x, y
+
+    def batches(self, epoch: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches of ``epoch``: (rows of ``x_train``, weights), both (M, size)."""
+        n = self.n_train
+        orders = np.stack([epoch_order(s, epoch, n) + g * n for g, s in enumerate(self.order_seeds)])
+        orders = orders[self.group]
+        for start in range(0, n, size):
+            idx = orders[:, start:start + size]
+            real = idx.shape[1]
+            w = np.zeros((self.members, size), dtype="float32")
+            w[:, :real] = 1.0
+            if real < size:
+                idx = np.pad(idx, ((0, 0), (0, size - real)))
+            yield idx.astype("int32"), w
+
+
+def member_mask(flags, like):
+    """(M,) booleans broadcast against a stacked tensor of shape (M, ...)."""
+    return ops.reshape(flags, (flags.shape[0],) + (1,) * (len(like.shape) - 1))
+
+
+def masked_loss(model: "keras.Model"):
+    """``(params, x, y, w, active) -> (Σ kept CE_m, (Σ_b w·CE, Σ_b w·correct, kept))``.
+
+    CE_m is member m's w-weighted mean cross-entropy; it is kept when the member is
+    active and CE_m is finite.
+    """
+
+    def loss(params, x, y, w, active):
+        logits, _ = model.stateless_call(params, [], x)
+        ce = ops.sparse_categorical_crossentropy(y, logits, from_logits=True)
+        examples = ops.sum(w, axis=1)
+        per_member = ops.sum(ce * w, axis=1) / examples
+        keep = ops.logical_and(active, ops.isfinite(per_member))
+        total = ops.sum(ops.where(keep, per_member, ops.zeros_like(per_member)))
+        correct = ops.sum(ops.cast(ops.equal(ops.argmax(logits, axis=-1), y), "float32") * w, axis=1)
+        return total, (per_member * examples, correct, keep)
+
+    return loss
+
+
+def _masked_grads(grads, keep):
+    return [ops.where(member_mask(keep, g), g, ops.zeros_like(g)) for g in grads]
+
+
+class TrainStep:
+    """The pack's weights and optimizer state, and the compiled step that updates them.
+
+    On JAX the step is pure (state in, state out) and the state is carried here as
+    arrays; TensorFlow has no stateless optimizer step, so there the state stays in
+    the Keras variables, updated in place. :meth:`sync_model` makes the model's
+    variables hold the current values either way.
+    """
+
+    def __init__(self, model: "keras.Model", optimizer: "keras.optimizers.Optimizer", data: PackData):
+        self.model, self.optimizer, self.data = model, optimizer, data
+        self.stateful = runtime.backend() == "tensorflow"
+        self._params = [v.value for v in model.trainable_variables]
+        self._opt_vars = [v.value for v in optimizer.variables]
+        self._loss = masked_loss(model)
+        self._step = runtime.compile_step(self._stateful_step if self.stateful else self._functional_step)
+
+    def __call__(self, active: np.ndarray, idx: np.ndarray, w: np.ndarray):
+        """One step on the batch (``idx``, ``w``); per member (kept, Σ w·CE, Σ w·correct)."""
+        if self.stateful:
+            return self._step(active, self.data.x_train, self.data.y_train, idx, w)
+        self._params, self._opt_vars, *out = self._step(
+            self._params, self._opt_vars, active, self.data.x_train, self.data.y_train, idx, w)
+        return out
+
+    def _functional_step(self, params, opt_vars, active, x_all, y_all, idx, w):
+        x, y = ops.take(x_all, idx, axis=0), ops.take(y_all, idx, axis=0)
+        (_, (loss_sum, correct, keep)), grads = runtime.value_and_grad(self._loss)(params, x, y, w, active)
+        new_params, new_opt = self.optimizer.stateless_apply(opt_vars, _masked_grads(grads, keep), params)
+        new_params = [ops.where(member_mask(keep, n), n, o) for n, o in zip(new_params, params)]
+        return new_params, new_opt, keep, loss_sum, correct
+
+    def _stateful_step(self, active, x_all, y_all, idx, w):
+        variables = self.model.trainable_variables
+        params = [v.value for v in variables]
+        x, y = ops.take(x_all, idx, axis=0), ops.take(y_all, idx, axis=0)
+        (_, (loss_sum, correct, keep)), grads = runtime.value_and_grad(self._loss)(params, x, y, w, active)
+        self.optimizer.apply(_masked_grads(grads, keep), variables)
+        for var, old in zip(variables, params):
+            var.assign(ops.where(member_mask(keep, old), var.value, old))
+        return keep, loss_sum, correct
+
+    @property
+    def params(self) -> list:
+        """Current weights, in ``model.trainable_variables`` order."""
+        if self.stateful:
+            return [v.value for v in self.model.trainable_variables]
+        return self._params
+
+    @property
+    def opt_vars(self) -> list:
+        """Current optimizer state, in ``optimizer.variables`` order."""
+        if self.stateful:
+            return [v.value for v in self.optimizer.variables]
+        return self._opt_vars
+
+    def set_state(self, params: list, opt_vars: list) -> None:
+        if self.stateful:
+            for var, value in zip(self.model.trainable_variables, params):
+                var.assign(value)
+            for var, value in zip(self.optimizer.variables, opt_vars):
+                var.assign(value)
+        else:
+            self._params = [ops.convert_to_tensor(v) for v in params]
+            self._opt_vars = [ops.convert_to_tensor(v) for v in opt_vars]
+
+    def sync_model(self) -> None:
+        """Make the Keras model's variables hold the current values (for export)."""
+        if not self.stateful:
+            for var, value in zip(self.model.trainable_variables, self._params):
+                var.assign(value)
+            for var, value in zip(self.optimizer.variables, self._opt_vars):
+                var.assign(value)
