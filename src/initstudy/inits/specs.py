@@ -28,25 +28,23 @@ from typing import Any
 
 import keras
 
-#: Keras' built-in initializers, by the names the config uses. Identity only fits
-#: 2-D kernels (Dense); :func:`check_shape_support` says so before any job runs.
-KERAS_BUILTINS: dict[str, type[keras.initializers.Initializer]] = {
-    "zeros": keras.initializers.Zeros,
-    "ones": keras.initializers.Ones,
-    "constant": keras.initializers.Constant,
-    "random_normal": keras.initializers.RandomNormal,
-    "random_uniform": keras.initializers.RandomUniform,
-    "truncated_normal": keras.initializers.TruncatedNormal,
-    "glorot_uniform": keras.initializers.GlorotUniform,
-    "glorot_normal": keras.initializers.GlorotNormal,
-    "he_uniform": keras.initializers.HeUniform,
-    "he_normal": keras.initializers.HeNormal,
-    "lecun_uniform": keras.initializers.LecunUniform,
-    "lecun_normal": keras.initializers.LecunNormal,
-    "orthogonal": keras.initializers.Orthogonal,
-    "identity": keras.initializers.Identity,
-    "variance_scaling": keras.initializers.VarianceScaling,
-}
+#: What ``keras.initializers`` exports that draws no network's weights: STFT fills a
+#: spectrogram layer's kernel with a fixed Fourier basis.
+NOT_WEIGHT_SCHEMES = {"stft"}
+
+
+def _keras_builtins() -> dict[str, type[keras.initializers.Initializer]]:
+    """Keras' built-in initializers by the snake_case names ``keras.initializers``
+    exports for them (``he_normal`` -> ``HeNormal``, as ``keras.initializers.get``
+    resolves them), less :data:`NOT_WEIGHT_SCHEMES`."""
+    return {name: obj for name, obj in vars(keras.initializers).items()
+            if name.islower() and isinstance(obj, type) and issubclass(obj, keras.initializers.Initializer)
+            and name not in NOT_WEIGHT_SCHEMES}
+
+
+#: The config's built-in names -> classes. Identity only fits 2-D kernels (Dense);
+#: :func:`check_shape_support` says so before any job runs.
+KERAS_BUILTINS = _keras_builtins()
 
 #: Data-dependent schemes: name -> (defaults of their own arguments). Their
 #: ``base`` spec draws the weights; the trainer then rescales them on data.
