@@ -11,9 +11,14 @@ import pandas as pd
 import pytest
 from keras.src.initializers.random_initializers import compute_fans
 
+from initstudy import cli
 from initstudy.analysis import audit as au
+from initstudy.analysis.write import read_csv
 from initstudy.inits import custom as ci
 from initstudy.inits.specs import InitializerError
+from initstudy.paper.latex import breakable
+from initstudy.paper.macros import audit_macros
+from initstudy.paper.tables import audit_table
 
 CUSTOM = "initstudy.inits.custom:"
 CONV_KINDS = {"conv1d", "conv2d"}
@@ -137,18 +142,36 @@ def test_declaration_syntax_errors_name_the_problem():
     assert au.scheme_of_declared("clipped_normal stddev=0.1").text == "clipped_normal sigma=0.1"
 
 
-def test_main_writes_csv_and_a_verdict_matrix(tmp_path):
+def test_main_writes_only_the_csv_and_the_paper_typesets_its_verdict_matrix(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("grid:\n  initializers: [he_normal, {name: lsuv}]\n")
-    csv, tex = tmp_path / "audit.csv", tmp_path / "audit.tex"
-    table = au.main(config, csv, tex)
-    assert list(pd.read_csv(csv).columns) == au.COLUMNS
-    assert len(table) == 2 * len(au.DEFAULT_SHAPES)
-    latex = tex.read_text()
+    csv = tmp_path / "out" / "audit.csv"
+    table = au.main(config, csv)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["audit.csv", "config.yaml"]
+    back = read_csv(csv)
+    assert list(back.columns) == au.COLUMNS
+    assert len(table) == len(back) == 2 * len(au.DEFAULT_SHAPES)
+    latex = audit_table(back)  # as typeset reads it
+    assert latex == audit_table(table)
     assert latex.startswith(r"\begin{tabular}") and r"\toprule" in latex
     assert r"\multicolumn{3}{c}{Dense} & Conv1D & \multicolumn{2}{c}{Conv2D}" in latex
     assert r"he\_\allowbreak{}normal & pass & pass & pass & pass & pass & pass \\" in latex
     assert "lsuv & skip & skip" in latex
+    assert audit_macros(back) == audit_macros(table)
+
+
+def test_the_audit_verb_writes_only_the_csv(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text("grid:\n  initializers: [zeros]\n")
+    assert cli.main(["audit", "--config", "config.yaml", "--csv", "results/audit.csv"]) == 0
+    assert capsys.readouterr().out.strip() == "results/audit.csv"
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        "config.yaml", "results/audit.csv"]
+    assert set(read_csv(tmp_path / "results" / "audit.csv")["verdict"]) == {"pass"}
+    (tmp_path / "bad.yaml").write_text("training: {}\n")
+    assert cli.main(["audit", "--config", "bad.yaml", "--csv", "results/bad.csv"]) == 2
+    assert "no grid.initializers list to audit" in capsys.readouterr().err
+    assert not (tmp_path / "results" / "bad.csv").exists()
 
 
 def test_extra_initializers_are_audited_once_beside_the_grid():
@@ -163,11 +186,23 @@ def test_extra_initializers_are_audited_once_beside_the_grid():
 
 def test_failed_cells_and_macros_name_the_channels_first_bug():
     table = au.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
-    latex = au.audit_latex(table)
+    latex = audit_table(table)
     # intended Var = 2 / 144, drawn 2 / 1536: a ratio of 0.094 (printed to 2 digits)
     assert re.search(r"ChannelsFirstHe & pass & \\textbf\{FAIL\} \$\\times\$0\.09[34] ", latex)
-    macros = au.audit_macros(table)
+    macros = audit_macros(table)
     assert macros["AuditNumFail"] == r"\num{1}" and macros["AuditNumPass"] == r"\num{3}"
     assert macros["AuditChannelsFirstList"] == "ChannelsFirstHe"
     assert re.fullmatch(r"\\num\{0\.09[34]\}", macros["AuditChannelsFirstRatioMin"])
     assert macros["AuditFailedList"] == "ChannelsFirstHe"
+
+
+def test_audit_macros_without_failures_or_statistics():
+    table = au.audit(["zeros", "lsuv"], shapes=[(64, 64)])
+    macros = audit_macros(table)
+    assert macros["AuditNumFail"] == r"\num{0}" and macros["AuditFailedList"] == "none"
+    assert macros["AuditChannelsFirstRatioMin"] == macros["AuditChannelsFirstRatioMax"] == "--"
+    assert macros["AuditNumSkip"] == r"\num{1}" and macros["AuditChannelsFirstList"] == "none"
+
+
+def test_breakable_labels():
+    assert breakable(r"he\_normal-x") == r"he\_\allowbreak{}normal-\allowbreak{}x"

@@ -5,10 +5,12 @@ import json
 import pandas as pd
 import pytest
 
-from initstudy.tables import build as aggregate
-
-from initstudy.train import records
+from initstudy.analysis import stats
 from initstudy.core.atomic import write_text
+from initstudy.study.fields import EPOCH_METRICS, RUN_FIELDS
+from initstudy.study.paths import TABLES
+from initstudy.tables import build
+from initstudy.train import records
 
 
 def a_record(run_id="digits/mlp/relu/adam/d2/he_normal/s0", seed=0, diverged_epoch=None):
@@ -79,30 +81,78 @@ def test_writing_an_invalid_record_leaves_the_old_one(tmp_path):
     assert records.read(path) == a_record()
 
 
-def test_aggregate_builds_typed_tidy_tables(tmp_path):
+def write_records(tmp_path, runs=((0, None), (1, 2))) -> list:
+    """Records of he_normal at seeds 0 and 1, the second diverged at epoch 2."""
     paths = []
-    for seed, diverged in ((0, None), (1, 2)):
+    for seed, diverged in runs:
         run_id = f"digits/mlp/relu/adam/d2/he_normal/s{seed}"
         paths.append(tmp_path / run_id / "record.json")
         records.write(paths[-1], a_record(run_id, seed, diverged))
-    runs, signal, weights = aggregate.tables(paths)
-    assert len(runs) == 4 and len(signal) == 2 and len(weights) == 2 * 2 * 3
+    return paths
+
+
+def test_frames_are_typed_tidy_tables_with_one_row_per_what_they_describe(tmp_path):
+    paths = write_records(tmp_path)
+    tables = build.frames([records.read(p) for p in paths])
+    assert list(tables) == list(TABLES)
+    runs, history, signal, weights = (tables[name] for name in TABLES)
+    assert list(runs.columns) == build.RUN_COLUMNS and list(history.columns) == build.HISTORY_COLUMNS
+    assert list(signal.columns) == build.SIGNAL_COLUMNS and list(weights.columns) == build.WEIGHTS_COLUMNS
+    # runs: one row per run, its last epoch's metrics and the test's
+    assert len(runs) == 2 and runs["run_id"].is_unique
+    assert runs["epochs_trained"].tolist() == [2, 2]
+    first = runs.iloc[0]
+    assert (first["val_loss"], first["train_accuracy"]) == (pytest.approx(1.1 / 2), 0.5)
+    assert (first["test_accuracy"], first["test_loss"], first["wall_time_s"]) == (0.6, 0.9, 1.5)
+    assert (first["pack_id"], first["keras_backend"], first["num_classes"]) == ("p", "tensorflow", 10)
+    assert bool(first["deterministic"]) and not first["diverged"] and pd.isna(first["diverged_epoch"])
+    diverged = runs.iloc[1]
+    assert diverged["diverged"] and diverged["diverged_epoch"] == 2
+    assert runs.loc[1, list(EPOCH_METRICS)].isna().all()  # the epoch it diverged at has no metrics
+    # history: one row per run and epoch
+    assert len(history) == 4 and history[["run_id", "epoch"]].drop_duplicates().shape[0] == 4
+    assert history["val_loss"].isna().sum() == 1 and history["val_loss"].iloc[0] == pytest.approx(1.1)
+    assert "test_accuracy" not in history and "diverged" not in history
+    assert len(signal) == 2 and len(weights) == 2 * 2 * 3
     assert weights.groupby(["run_id", "epoch"])["count"].sum().eq(6).all()
+    # types
     assert runs["depth"].dtype == "int64" and runs["diverged_epoch"].dtype == "Int64"
     assert runs["initializer"].dtype == "string" and runs["val_loss"].dtype == "float64"
-    assert runs["val_loss"].isna().sum() == 1 and runs["diverged"].sum() == 2
-    out = tmp_path / "runs.parquet"
-    aggregate.write_tables(paths, out, tmp_path / "signal.parquet", tmp_path / "w.parquet", tmp_path / "prov.json")
-    pd.testing.assert_frame_equal(pd.read_parquet(out), runs)
+    assert runs["diverged"].dtype == bool and runs["epochs_trained"].dtype == "int64"
+    assert history["epoch"].dtype == "int64" and weights["count"].dtype == "int64"
+    assert signal["saturated_fraction"].dtype == "float64"
+    for table in tables.values():
+        assert list(table.columns[: len(RUN_FIELDS)]) == list(RUN_FIELDS)
 
 
-def test_aggregate_refuses_a_corrupt_record_naming_it(tmp_path):
+def test_the_runs_table_is_what_the_statistics_take(tmp_path):
+    runs = build.frames([records.read(p) for p in write_records(tmp_path)])["runs"]
+    tables = stats.compute_all(runs, n_resamples=99)
+    row = tables["bootstrap"].iloc[0]
+    assert (row["n"], row["mean"]) == (2, pytest.approx((0.6 + 0.1) / 2))  # diverged: chance, 1/10
+    assert tables["divergence"].iloc[0]["n_diverged"] == 1
+
+
+def test_write_tables_writes_each_frame_and_the_provenance(tmp_path):
+    paths = write_records(tmp_path)
+    outputs = {name: tmp_path / "out" / f"{name}.parquet" for name in TABLES}
+    build.write_tables(paths, outputs, tmp_path / "out" / "prov.json")
+    expected = build.frames([records.read(p) for p in paths])
+    for name, path in outputs.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(path), expected[name])
+    provenance = json.loads((tmp_path / "out" / "prov.json").read_text())
+    assert provenance["git_commits"] == ["abc"] and provenance["keras_backends"] == ["tensorflow"]
+    assert provenance["hosts"] == ["h"] and provenance["python"] == "3.11"
+
+
+def test_write_tables_refuses_a_corrupt_record_naming_it(tmp_path):
     good = tmp_path / "a" / "record.json"
     records.write(good, a_record())
     corrupt = tmp_path / "b" / "record.json"
     corrupt.parent.mkdir()
     corrupt.write_text('{"schema_version": 1, "run": ')
+    outputs = {name: tmp_path / f"{name}.parquet" for name in TABLES}
     with pytest.raises(records.RecordError, match=str(corrupt)):
-        aggregate.write_tables([good, corrupt], tmp_path / "runs.parquet", tmp_path / "s.parquet",
-                               tmp_path / "w.parquet", tmp_path / "p.json")
-    assert not (tmp_path / "runs.parquet").exists()
+        build.write_tables([good, corrupt], outputs, tmp_path / "p.json")
+    assert not any(path.exists() for path in outputs.values())
+    assert not (tmp_path / "p.json").exists()

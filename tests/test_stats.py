@@ -476,27 +476,16 @@ def test_bad_alpha_is_refused():
         stats.compute_all(frame({"a": [0.9]}), alpha=1.5)
 
 
-def tidy_frame() -> pd.DataFrame:
-    final = frame({"a": [0.9, 0.8], "b": [0.7, np.nan]}, diverged={"b": [False, True]})
-    final["run_id"] = [f"r{i}" for i in range(len(final))]
-    epochs = pd.concat([final.assign(epoch=e) for e in (2, 0, 1)], ignore_index=True)
-    return epochs.assign(marker=epochs["epoch"] * 10)
-
-
-def test_final_results_takes_the_last_epoch():
-    result = stats.final_results(tidy_frame())
-    assert len(result) == 4
-    assert result["epoch"].eq(2).all() and result["marker"].eq(20).all()
-    assert sorted(result["run_id"]) == ["r0", "r1", "r2", "r3"]
-
-
-def test_final_results_validates():
-    with pytest.raises(ValueError, match=r"lacks column\(s\) \['epoch'\]"):
-        stats.final_results(tidy_frame().drop(columns="epoch"))
-    tidy = tidy_frame()
-    tidy.loc[(tidy["run_id"] == "r1") & (tidy["epoch"] == 0), "test_accuracy"] = 0.1
-    with pytest.raises(ValueError, match="'test_accuracy' varies within run 'r1'"):
-        stats.final_results(tidy)
+def test_a_table_per_epoch_is_refused_one_row_per_run_is_taken():
+    """``compute_all`` takes ``runs.parquet`` (one row per run, with whatever other
+    columns it has); a table with a row per epoch repeats every run and is refused."""
+    runs = frame({"a": [0.9, 0.8], "b": [0.7, np.nan]}, diverged={"b": [False, True]})
+    runs = runs.assign(run_id=[f"r{i}" for i in range(len(runs))], epochs_trained=2, val_loss=0.5)
+    tables = run_all(runs)
+    assert one(tables["bootstrap"], initializer="b")["mean"] == pytest.approx((0.7 + 0.1) / 2)
+    per_epoch = pd.concat([runs.assign(epoch=e) for e in (1, 2)], ignore_index=True)
+    with pytest.raises(ValueError, match="one row per run"):
+        stats.compute_all(per_epoch)
 
 
 # ---------------------------------------------------------------------- end to end

@@ -1,4 +1,5 @@
-"""The `theory` verb and the audit/theory rules: figure, tables and the paper's macros."""
+"""The `theory` and `audit` verbs and rules: the theory tables, their LaTeX table and the
+paper's Theory/Audit macros (figures are tested with the figures)."""
 
 import itertools
 import re
@@ -8,12 +9,16 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
-from test_workflow import copy_workflow, snakemake
 
-from initstudy.analysis import audit as au
 from initstudy import cli
+from initstudy.analysis import audit as au
 from initstudy.analysis import theory as mf
+from initstudy.analysis.write import read_csv
 from initstudy.inits.specs import parse
+from initstudy.paper.latex import merge_macros
+from initstudy.paper.macros import audit_macros, theory_macros
+from initstudy.paper.tables import theory_table
+from initstudy.study.paths import THEORY_TABLES
 
 CUSTOM = "initstudy.inits.custom:"
 GRID = {
@@ -52,27 +57,35 @@ def section_macros() -> set[str]:
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
+    """What the theory verb writes into --out-dir, and the audit CSV beside it."""
     tmp = tmp_path_factory.mktemp("theory")
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump({"grid": GRID, "training": {"width": WIDTH}}))
     synthetic_signal(GRID, WIDTH).to_parquet(tmp / "signal.parquet")
     audited = au.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
-    au.write_audit(audited, tmp / "audit.csv", tmp / "audit.tex")
-    paths = {name: tmp / name for name in ("fig.pdf", "theory.csv", "theory.tex", "vars.tex")}
-    argv = ["theory", "--config", str(config), "--signal", str(tmp / "signal.parquet"),
-            "--audit", str(tmp / "audit.csv"), "--figure", str(paths["fig.pdf"]),
-            "--csv", str(paths["theory.csv"]), "--tex", str(paths["theory.tex"]),
-            "--variables", str(paths["vars.tex"])]  # fmt: skip
+    (tmp / "audit.csv").write_text(audited.to_csv(index=False))
+    out = tmp / "analysis"
+    argv = ["theory", "--config", str(config), "--signal", str(tmp / "signal.parquet"), "--out-dir", str(out)]
     assert cli.main(argv) == 0
-    return paths
+    return {"dir": out, "audit": tmp / "audit.csv", **{name: out / f"{name}.csv" for name in THEORY_TABLES}}
 
 
-def test_theory_verb_draws_the_figure(outputs):
-    assert outputs["fig.pdf"].read_bytes().startswith(b"%PDF")
+def test_theory_verb_writes_the_three_tables_and_nothing_else(outputs):
+    assert sorted(p.name for p in outputs["dir"].iterdir()) == sorted(f"{n}.csv" for n in THEORY_TABLES)
+    predicted, measured = read_csv(outputs["theory_predicted"]), read_csv(outputs["theory_measured"])
+    assert list(predicted.columns) == [*mf.CURVE, "layer", "predicted"]
+    assert list(measured.columns) == [*mf.CURVE, "layer", "median", "low", "high", "runs"]
+    # every initializer the theory covers (lsuv is data-dependent), every layer of the deepest MLP
+    depth = max(GRID["depths"])
+    assert len(predicted) == len(GRID["activations"]) * (len(GRID["initializers"]) - 1) * depth
+    assert "lsuv" not in set(predicted.initializer) and set(predicted.layer) == set(range(1, depth + 1))
+    assert len(measured) == len(GRID["activations"]) * len(GRID["initializers"]) * depth
+    he = predicted[(predicted.activation == "relu") & (predicted.initializer == "he_normal")]
+    np.testing.assert_allclose(he.predicted, 2.0, rtol=1e-9)  # q0 = 1, sigma_w2 = 2, at every layer
 
 
 def test_theory_and_measurement_agree_where_the_theory_applies(outputs):
-    table = pd.read_csv(outputs["theory.csv"], keep_default_na=False)
+    table = pd.read_csv(outputs["theory"], keep_default_na=False)
     assert len(table) == len(GRID["activations"]) * len(GRID["initializers"])
     verdicts = {(r.activation, r.initializer): (r.theory, r.measured) for r in table.itertuples()}
     assert verdicts["relu", "he_normal"] == ("stable", "stable")
@@ -87,20 +100,44 @@ def test_theory_and_measurement_agree_where_the_theory_applies(outputs):
 
 
 def test_latex_table_says_why_the_theory_skips(outputs):
-    latex = outputs["theory.tex"].read_text()
+    latex = theory_table(read_csv(outputs["theory"]))  # as typeset reads it
     assert latex.startswith(r"\begin{tabular}") and r"\multicolumn{2}{c}{Theory}" in latex
     assert "Why no theory" in latex and "data-dependent (lsuv)" in latex
     assert r"he\_\allowbreak{}normal & \num{1} & stable" in latex
 
 
-def test_variables_define_exactly_the_macros_the_section_uses(outputs):
-    text = outputs["vars.tex"].read_text()
-    defined = re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", text)
-    assert len(defined) == len(set(defined))
-    assert set(defined) == section_macros()
-    assert r"\newcommand{\AuditChannelsFirstList}{ChannelsFirstHe}" in text
-    assert r"\newcommand{\TheorySkippedList}{lsuv}" in text
-    assert r"\newcommand{\TheoryWidth}{\num{32}}" in text
+def test_latex_table_without_notes_or_with_several_datasets(outputs):
+    table = read_csv(outputs["theory"])
+    covered = table[table.initializer != "lsuv"]
+    latex = theory_table(covered)
+    assert "Why no theory" not in latex and "Dataset" not in latex
+    several = pd.concat([covered, covered.assign(dataset="mnist1d")], ignore_index=True)
+    latex = theory_table(several)
+    assert "Dataset & Activation & Initializer" in latex and "mnist1d & relu" in latex
+
+
+def test_macros_define_exactly_the_macros_the_section_uses(outputs):
+    table, audit = read_csv(outputs["theory"]), read_csv(outputs["audit"])
+    macros = merge_macros(theory_macros(table, WIDTH, max(GRID["depths"])), audit_macros(audit))
+    assert set(macros) == section_macros()
+    assert macros["AuditChannelsFirstList"] == "ChannelsFirstHe"
+    assert macros["TheorySkippedList"] == "lsuv"
+    assert macros["TheoryWidth"] == r"\num{32}" and macros["TheoryDepth"] == r"\num{8}"
+    assert macros["TheoryMeanGap"] == r"\qty{3.1}{\percent}"
+    compared = len(GRID["activations"]) * (len(GRID["initializers"]) - 1)
+    assert macros["TheoryNumCompared"] == rf"\num{{{compared}}}"
+    assert macros["TheoryNumAgree"] == rf"\num{{{compared}}}" and macros["TheoryDisagreeList"] == "none"
+
+
+def test_theory_macros_list_the_disagreements():
+    table = pd.DataFrame([
+        {"dataset": "d", "activation": "relu", "initializer": "a_b", "theory": "stable", "measured": "explodes"},
+        {"dataset": "d", "activation": "tanh", "initializer": "a_b", "theory": "stable", "measured": "stable"},
+        {"dataset": "d", "activation": "tanh", "initializer": "c", "theory": "stable", "measured": "not run"},
+    ])
+    macros = theory_macros(table, 64, 8)
+    assert macros["TheoryNumCompared"] == r"\num{2}" and macros["TheoryNumAgree"] == r"\num{1}"
+    assert macros["TheoryDisagreeList"] == r"a\_b (relu)" and macros["TheorySkippedList"] == "none"
 
 
 def test_a_missing_signal_table_is_one_line_and_status_2(tmp_path, capsys):
@@ -119,9 +156,12 @@ TINY_STUDY = {
 
 
 @pytest.mark.slow
-def test_workflow_makes_the_audit_and_the_theory_figure(tmp_path):
+def test_workflow_makes_the_audit_and_the_theory_tables(tmp_path):
+    from test_workflow import copy_workflow, snakemake
+
     workdir = copy_workflow(tmp_path, TINY_STUDY)
-    targets = ["results/audit.csv", "paper/generated/figures/theory_vs_measurement.pdf"]
+    targets = ["results/audit.csv", *(f"results/analysis/{name}.csv" for name in THEORY_TABLES),
+               "paper/generated/tables/audit.tex", "paper/generated/tables/theory.tex"]
     proc = snakemake(workdir, *targets)
     assert proc.returncode == 0, proc.stderr[-4000:]
     audit = pd.read_csv(workdir / "results" / "audit.csv")
@@ -131,9 +171,8 @@ def test_workflow_makes_the_audit_and_the_theory_figure(tmp_path):
     )
     buggy = audit[audit.initializer == "ChannelsFirstHe"]
     assert set(buggy[buggy.verdict == "FAIL"].kind) == {"conv1d", "conv2d"}
-    assert (workdir / "paper/generated/tables/audit.tex").exists()
-    figure = workdir / "paper/generated/figures/theory_vs_measurement.pdf"
-    assert figure.read_bytes().startswith(b"%PDF")
-    theory = pd.read_csv(workdir / "results" / "theory.csv")
+    assert "ChannelsFirstHe" in (workdir / "paper/generated/tables/audit.tex").read_text()
+    assert "Why no theory" not in (workdir / "paper/generated/tables/theory.tex").read_text()
+    theory = pd.read_csv(workdir / "results" / "analysis" / "theory.csv")
     assert set(theory.initializer) == {"he_normal", "zeros"} and (theory.layers == 3).all()
     assert set(theory[theory.initializer == "zeros"].measured) == {"no signal"}

@@ -1,4 +1,5 @@
-"""Mean-field variance propagation: closed forms, Keras parity, and a measured wide network."""
+"""Mean-field variance propagation: closed forms, Keras parity, a measured wide network,
+and the theory tables (prediction, measurement, stability) of a study."""
 
 from __future__ import annotations
 
@@ -161,3 +162,26 @@ def test_measured_profiles_pool_depths_at_init_and_read_null_as_overflow():
         ["skipped", "explodes", 3, "a reason"],
         ["skipped", "not run", 0, "a reason"],
     ]
+
+
+def test_theory_tables_of_a_study_are_prediction_measurement_and_stability():
+    config = {"grid": {"datasets": ["digits"], "activations": ["relu"], "depths": [2, 3],
+                       "initializers": ["he_normal", "lsuv"]},
+              "training": {"width": 16}}  # fmt: skip
+    rows = [_signal_rows(depth=d, layer=layer, preactivation_var=2.0 if layer > 1 else 1.0)
+            for d in (2, 3) for layer in range(1, d + 1)]  # fmt: skip
+    tables = mf.theory_tables(config, pd.DataFrame(rows))
+    assert list(tables) == ["theory_predicted", "theory_measured", "theory"]
+    predicted = tables["theory_predicted"]
+    assert list(predicted.columns) == [*mf.CURVE, "layer", "predicted"]
+    assert predicted["layer"].tolist() == [1, 2, 3] and set(predicted["initializer"]) == {"he_normal"}
+    # the first layer's fan-in is the input (8 x 8 digits): he_normal gives q_1 = 2 q_0
+    np.testing.assert_allclose(predicted["predicted"], 2.0, rtol=1e-9)
+    measured = tables["theory_measured"]
+    assert measured[["layer", "median", "runs"]].values.tolist() == [[1, 1.0, 2], [2, 2.0, 2], [3, 2.0, 1]]
+    stability = tables["theory"]
+    assert stability[["initializer", "theory", "measured", "layers"]].values.tolist() == [
+        ["he_normal", "stable", "stable", 3],
+        ["lsuv", "skipped", "not run", 0],
+    ]
+    assert stability.loc[1, "note"].startswith("data-dependent")
