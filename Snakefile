@@ -11,21 +11,20 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-include: "workflow/rules/common.smk"
+include: "workflow/rules/0_common.smk"
 
 
 # from_tables=True: only the published tables in results/ are at hand, so the rules
 # that train and aggregate are not part of the workflow (see the config schema).
 if not config["from_tables"]:
 
-    include: "workflow/rules/train.smk"
-    include: "workflow/rules/aggregate.smk"
+    include: "workflow/rules/1_train.smk"
+    include: "workflow/rules/2_tables.smk"
 
 
-include: "workflow/rules/stats.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/audit.smk"
-include: "workflow/rules/paper.smk"
+include: "workflow/rules/3_analysis.smk"
+include: "workflow/rules/4_figures.smk"
+include: "workflow/rules/5_paper.smk"
 
 
 localrules:

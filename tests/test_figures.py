@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from initstudy import figures
+from initstudy.figures import registry
+from initstudy.figures.catalog import FIGURE_TABLES
 from initstudy.analysis import stats
 from initstudy.analysis.curves import learning_curves
 from initstudy.analysis.ranks import not_worse_than_best, rank_summary
@@ -171,7 +172,7 @@ def synthetic_theory(labels=INITIALIZERS, activations=("relu", "tanh"), depth=32
 
 
 def analysis_tables(tidy: pd.DataFrame, policy: str = POLICY) -> dict[str, pd.DataFrame]:
-    """Every table a figure reads, by the name :data:`figures.FIGURES` uses, computed by
+    """Every table a figure reads, by the name :data:`registry.FIGURES` uses, computed by
     the analysis from synthetic tidy tables."""
     runs, signal_table, weights = synthetic_runs(tidy), synthetic_signal(tidy), synthetic_weights(tidy)
     stat = synthetic_stats(tidy, policy)
@@ -203,7 +204,7 @@ def tables(tidy) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def drawn(tables) -> dict:
     """Every figure of the registry, drawn once."""
-    return {name: figures.draw(name, tables) for name in figures.FIGURES}
+    return {name: registry.draw(name, tables) for name in registry.FIGURES}
 
 
 def _legend_labels(fig) -> list[str]:
@@ -230,9 +231,9 @@ def _lines(ax) -> list:
 
 
 def test_styles_are_stable_and_sorted():
-    styles = figures.initializer_styles(["b", "a", "c", "a"])
+    styles = style.initializer_styles(["b", "a", "c", "a"])
     assert list(styles) == ["a", "b", "c"]
-    assert figures.initializer_styles(["c", "a", "b"]) == styles
+    assert style.initializer_styles(["c", "a", "b"]) == styles
     assert len({s["color"] for s in styles.values()}) == 3
     assert len({s["marker"] for s in styles.values()}) == 3
 
@@ -245,9 +246,9 @@ def test_every_figure_is_text_width_and_at_most_a_page(drawn):
 
 def test_same_initializer_same_style_in_every_figure(drawn, tables):
     """Each initializer has one colour and marker in every figure's legend and points."""
-    styles = figures.initializer_styles(INITIALIZERS)
+    styles = style.initializer_styles(INITIALIZERS)
     expected = {label: (tuple(s["color"]), s["marker"]) for label, s in styles.items()}
-    with_legend = [n for n in figures.FIGURES if n not in ("heatmaps.pdf", "weight_histograms.pdf")]
+    with_legend = [n for n in registry.FIGURES if n not in ("heatmaps.pdf", "weight_histograms.pdf")]
     for name in with_legend:
         (legend,) = drawn[name].legends
         seen = {h.get_label(): (tuple(h.get_color()), h.get_marker()) for h in legend.legend_handles
@@ -284,7 +285,7 @@ def test_zero_floor():
 def test_same_tables_same_bytes(tables, tmp_path):
     """No creation date and no randomness in drawing: a figure is reproducible to the byte."""
     for name in ("a.pdf", "b.pdf"):
-        figures.save(figures.draw("accuracy_vs_depth.pdf", tables), tmp_path / name)
+        style.save(registry.draw("accuracy_vs_depth.pdf", tables), tmp_path / name)
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
 
 
@@ -313,7 +314,7 @@ def test_learning_curves(drawn, tables):
     assert "None" not in {h.get_linestyle() for h in fig.legends[0].legend_handles}
     assert {ax.get_title() for ax in panels} == {"relu", "tanh", ""}
     # each panel draws one mean line per initializer, in the shared colours, and its band
-    styles = figures.initializer_styles(INITIALIZERS)
+    styles = style.initializer_styles(INITIALIZERS)
     for ax in panels:
         colors = [tuple(line.get_color()) for line in ax.get_lines()]
         assert colors == [tuple(s["color"]) for s in styles.values()]
@@ -352,7 +353,7 @@ def test_accuracy_vs_depth(drawn, tables):
         assert ax.get_xlabel() == "Depth (hidden layers)"
     # the points are the bootstrap table's means in percent, dodged around each depth
     boot = tables["bootstrap"].query("activation == 'relu'")
-    styles = list(figures.initializer_styles(INITIALIZERS))
+    styles = list(style.initializer_styles(INITIALIZERS))
     lines = _lines(panels[0])
     assert len(lines) == len(styles)
     for label, line in zip(styles, lines):
@@ -397,7 +398,7 @@ def test_signal_profile(drawn, tables, metric):
     rows = tables["signal_profile"].query("metric == @metric")
     floor = style.zero_floor(pd.concat([rows["mean"], rows["ci_low"], rows["ci_high"]]))
     assert relu.get_yticklabels()[0].get_text() == "0" and relu.get_yticks()[0] == pytest.approx(floor)
-    lines = dict(zip(figures.initializer_styles(INITIALIZERS), relu.get_lines()))
+    lines = dict(zip(style.initializer_styles(INITIALIZERS), relu.get_lines()))
     mean_seed_factor = np.mean([1 + s / 10 for s in (0, 1, 2)])
     np.testing.assert_allclose(lines["glorot_uniform"].get_ydata(), 0.8 ** np.arange(32) * mean_seed_factor)
     np.testing.assert_allclose(lines["he_normal"].get_ydata(), np.full(32, mean_seed_factor))
@@ -470,7 +471,7 @@ def test_mean_ranks(drawn, tables):
     relu = panels[0]
     assert [t.get_text() for t in relu.get_yticklabels()] == ["2", "8", "32", "all"]
     summary = tables["rank_summary"].query("activation == 'relu'")
-    styles = figures.initializer_styles(INITIALIZERS)
+    styles = style.initializer_styles(INITIALIZERS)
     drawn_ranks = {(line.get_color(), round(float(line.get_ydata()[0]))): float(line.get_xdata()[0])
                    for line in _lines(relu)}
     for y, depth in enumerate(("2", "8", "32", "all")):
@@ -492,7 +493,7 @@ def test_mean_ranks_bar_spans_the_rows_with_the_best(tables):
     best = summary.loc[at_8, "mean_rank"].idxmin()
     summary.loc[at_8, "with_best"] = False
     summary.loc[best, "with_best"] = True
-    relu = _panels(figures.draw("mean_ranks.pdf", {"rank_summary": summary}))[0]
+    relu = _panels(registry.draw("mean_ranks.pdf", {"rank_summary": summary}))[0]
     bars = [line for line in relu.get_lines() if line.get_linewidth() == 5]
     assert list(bars[1].get_xdata()) == pytest.approx([summary.loc[best, "mean_rank"]] * 2)
 
@@ -535,7 +536,7 @@ def test_theory_vs_measurement(drawn, tables):
 
 def test_theory_marks_an_initializer_without_signal():
     theory = synthetic_theory(labels=("he_normal", "zeros"), activations=("relu",), depth=4)
-    fig = figures.draw("theory_vs_measurement.pdf", theory)
+    fig = registry.draw("theory_vs_measurement.pdf", theory)
     assert _legend_labels(fig)[:2] == ["he_normal", "zeros (variance 0: not drawn)"]
     ax = _panels(fig)[0]
     assert ax.get_yscale() == "log" and ax.get_yticklabels()[0].get_text() != ""  # narrow: plain 1-2-5 labels
@@ -545,12 +546,12 @@ def test_theory_marks_an_initializer_without_signal():
 
 
 def test_registry_names_every_figure_and_its_tables():
-    assert list(figures.FIGURES) == [
+    assert list(registry.FIGURES) == [
         "learning_curves.pdf", "accuracy_vs_depth.pdf", "activation_std_at_init.pdf", "grad_norm_at_init.pdf",
         "signal_vs_accuracy.pdf", "heatmaps.pdf", "mean_ranks.pdf", "weight_histograms.pdf",
         "theory_vs_measurement.pdf",
     ]
-    tables = {t for spec in figures.FIGURES.values() for t in spec.tables}
+    tables = {t for names in FIGURE_TABLES.values() for t in names}
     assert tables == {"curves", "bootstrap", "divergence", "signal_profile", "trainability", "spearman",
                       "rank_summary", "weights", "weight_runs", "theory_predicted", "theory_measured", "theory"}
 
@@ -567,16 +568,15 @@ def test_write_draws_every_figure_from_table_files(tmp_path):
             table.to_parquet(paths[name])
         else:
             table.to_csv(paths[name], index=False)
-    written = figures.write([tmp_path / "figures" / name for name in figures.FIGURES], paths,
-                            diverged_policy="exclude")
-    assert [p.name for p in written] == list(figures.FIGURES)
+    written = registry.write([tmp_path / "figures" / name for name in registry.FIGURES], paths)
+    assert [p.name for p in written] == list(registry.FIGURES)
     for path in written:
         _assert_pdf(path)
     read = read_table(paths["trainability"])
     assert np.isinf(read["distortion"]).any()  # infinite distortions survive the CSV
     assert read_table(paths["rank_summary"])["with_best"].dtype == "boolean"
     with pytest.raises(ValueError, match="no figure named"):
-        figures.write([tmp_path / "nope.pdf"], {})
+        registry.write([tmp_path / "nope.pdf"], {})
 
 
 # ------------------------------------------------------------------ the analysis the figures draw

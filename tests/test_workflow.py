@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from conftest import REPO
-from initstudy import figures
 from initstudy.analysis import stats
+from initstudy.figures.catalog import FIGURE_TABLES
+from initstudy.study import paths
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY_STUDY = {
@@ -89,7 +90,8 @@ def test_lint_and_format_are_clean():
 
 
 #: The published tables: with these alone (and the workflow) the paper is rebuilt.
-PUBLISHED = ["runs.parquet", "signal.parquet", "weights.parquet", "provenance.json", "config.resolved.yaml"]
+PUBLISHED = ["runs.parquet", "history.parquet", "signal.parquet", "weights.parquet", "provenance.json",
+             "config.resolved.yaml"]
 STATS_COLUMNS = {
     "friedman": stats.FRIEDMAN_COLUMNS,
     "pairwise": stats.PAIRWISE_COLUMNS,
@@ -114,11 +116,13 @@ def tiny_run(tmp_path_factory) -> Path:
 def test_tiny_study_end_to_end_to_the_pdf(tiny_run):
     workdir = tiny_run
     assert (workdir / "paper" / "build" / "main.pdf").stat().st_size > 10_000
-    tidy = pd.read_parquet(workdir / "results" / "runs.parquet")
-    assert len(tidy) == N_RUNS * TINY_STUDY["training"]["epochs"]
-    assert tidy["run_id"].nunique() == N_RUNS
-    assert set(tidy["arch"]) == {"mlp", "cnn"} and set(tidy["initializer"]) == {"he_normal", "FixedUniform-limit0.05"}
-    assert tidy.groupby("run_id")["epoch"].apply(list).map(lambda e: e == [1, 2]).all()
+    runs = pd.read_parquet(workdir / "results" / "runs.parquet")
+    assert len(runs) == runs["run_id"].nunique() == N_RUNS  # one row per run
+    assert set(runs["arch"]) == {"mlp", "cnn"} and set(runs["initializer"]) == {"he_normal", "FixedUniform-limit0.05"}
+    assert (runs["epochs_trained"] == 2).all()
+    history = pd.read_parquet(workdir / "results" / "history.parquet")
+    assert len(history) == N_RUNS * TINY_STUDY["training"]["epochs"]
+    assert history.groupby("run_id")["epoch"].apply(list).map(lambda e: e == [1, 2]).all()
     signal = pd.read_parquet(workdir / "results" / "signal.parquet")
     assert len(signal) == N_RUNS * (TINY_STUDY["training"]["epochs"] + 1) * 2  # epochs 0..E × 2 layers
     assert len(list((workdir / "results" / "runs").rglob("record.json"))) == N_RUNS
@@ -129,10 +133,12 @@ def test_tiny_study_end_to_end_to_the_pdf(tiny_run):
         assert list(table.columns) == columns
         assert len(table) == {"friedman": 2, "pairwise": 2}.get(name, 4), name
         assert set(table["diverged_policy"]) == {"chance"}
-    # every figure and every generated table the paper cites
-    for name in figures.FIGURES:
+    # every analysis table, every figure and every generated table the paper cites
+    for name in (*paths.ANALYSIS_TABLES, *paths.THEORY_TABLES):
+        assert (workdir / paths.ANALYSIS_DIR / f"{name}.csv").stat().st_size > 0, name
+    for name in FIGURE_TABLES:
         assert (workdir / "paper" / "generated" / "figures" / name).read_bytes().startswith(b"%PDF-")
-    for name in ("depth", "guideline", "signal"):
+    for name in paths.LATEX_TABLES:
         assert "\\toprule" in (workdir / "paper" / "generated" / "tables" / f"{name}.tex").read_text()
     variables = (workdir / "paper" / "generated" / "variables.tex").read_text()
     assert "\\newcommand{\\WilcoxonMinP}{\\num{0.5}}" in variables  # 2 seeds: 2 / 2**2
@@ -142,17 +148,23 @@ def test_tiny_study_end_to_end_to_the_pdf(tiny_run):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "WARNING" not in proc.stderr, proc.stderr[-3000:]
     html = (workdir / "report.html").read_text()
-    for name in [*figures.FIGURES, *(f"{t}.csv" for t in STATS_COLUMNS), "main.pdf"]:
+    for name in [*FIGURE_TABLES, *(f"{t}.csv" for t in STATS_COLUMNS), "main.pdf"]:
         assert name in html, name
     assert "Holm-corrected within the cell" in html and "policy <tt class=\\\"docutils literal\\\">chance" in html
 
-    # Editing the drawing code redraws the figures and the PDF, and never retrains.
-    figures_py = workdir / "src" / "initstudy" / "figures.py"
-    figures_py.write_text(figures_py.read_text() + "\n# a change\n")
+    # Editing drawing code redraws exactly the figures that import it, then the PDF;
+    # editing typesetting code rebuilds the text and the PDF; neither retrains.
+    figures = {f"figure_{name.removesuffix('.pdf')}" for name in FIGURE_TABLES}
+    style_py = workdir / "src" / "initstudy" / "figures" / "style.py"
+    style_py.write_text(style_py.read_text() + "\n# a change\n")
     proc = snakemake(workdir, "-n")
     planned = set(job_counts(proc.stdout + proc.stderr))
-    assert {"figures", "signal_figures", "stats_figures", "weight_figures", "paper_text", "paper"} <= planned
-    assert not any(rule.startswith("train_") or rule in ("aggregate", "stats") for rule in planned)
+    assert planned == {*figures, "paper", "all"}, planned
+    style_py.write_text(style_py.read_text().removesuffix("\n# a change\n"))
+    latex_py = workdir / "src" / "initstudy" / "paper" / "latex.py"
+    latex_py.write_text(latex_py.read_text() + "\n# a change\n")
+    proc = snakemake(workdir, "-n")
+    assert set(job_counts(proc.stdout + proc.stderr)) == {"typeset", "paper", "all"}
 
 
 @pytest.mark.slow
@@ -171,7 +183,7 @@ def test_paper_from_the_published_tables_alone(tiny_run, tmp_path):
     proc = snakemake(workdir, *args, "-n")
     assert proc.returncode == 0, proc.stderr[-3000:]
     planned = job_counts(proc.stdout + proc.stderr)
-    assert {"stats", "figures", "paper_text", "paper"} <= set(planned)
+    assert {"stats", "analyze", "figure_learning_curves", "typeset", "paper"} <= set(planned)
     assert not any(rule.startswith("train_") or rule in ("aggregate", "resolved_config") for rule in planned)
 
     proc = snakemake(workdir, *args, "stats={diverged_policy: exclude}")
@@ -180,3 +192,53 @@ def test_paper_from_the_published_tables_alone(tiny_run, tmp_path):
     assert set(pd.read_csv(workdir / "results" / "stats" / "ranks.csv")["diverged_policy"]) == {"exclude"}
     assert "\\texttt{exclude}" in (workdir / "paper" / "generated" / "variables.tex").read_text()
     assert not (workdir / "results" / "runs").exists()
+
+
+#: Outputs of the tiny study taken before the redesign of issue 10 (tables per run ×
+#: epoch, stats, audit, theory, macros): the redesign must reproduce every number.
+GOLDEN = REPO / "tests" / "data" / "golden_tiny"
+#: Macros that describe the machine, the time or the code version, not the study.
+CIRCUMSTANTIAL = re.compile(r"^(Version|Hardware|GitCommit|ProvenanceCreated|TotalComputeHours|MeanRunSeconds)")
+#: Quantities merged into one definition (issue 10): the figures' own bootstrap
+#: (CILevel, NumBootstrap) is gone, and the best initializer is decided under the
+#: diverged policy (its accuracy is the policy-scored mean).
+UNIFIED = re.compile(r"^(CILevel|NumBootstrap|BestInit.*Accuracy)$")
+
+
+def _macros(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^\\newcommand\{\\(\w+)\}\{(.*)\}$", text, re.M))
+
+
+@pytest.mark.slow
+@needs_latexmk
+def test_redesign_reproduces_every_number_of_the_tiny_study(tiny_run):
+    """Per-run and per-epoch metrics, signal and weights, statistics, audit, theory and
+    macro values equal those the code made before the redesign (tests/data/golden_tiny)."""
+    results = tiny_run / "results"
+    old = pd.read_parquet(GOLDEN / "runs.parquet")
+    history = pd.read_parquet(results / "history.parquet")
+    metrics = ["train_loss", "train_accuracy", "val_loss", "val_accuracy"]
+    keys = ["run_id", "epoch"]
+    pd.testing.assert_frame_equal(old[[*keys, *metrics]].sort_values(keys, ignore_index=True),
+                                  history[[*keys, *metrics]].sort_values(keys, ignore_index=True))
+    runs = pd.read_parquet(results / "runs.parquet").set_index("run_id").sort_index()
+    last = old.loc[old.groupby("run_id")["epoch"].idxmax()].set_index("run_id").sort_index()
+    per_run = ["test_loss", "test_accuracy", "diverged", "num_classes", *metrics]
+    pd.testing.assert_frame_equal(last[per_run], runs[per_run])
+    assert (runs["epochs_trained"] == last["epoch"]).all()
+    for name in ("signal", "weights"):
+        pd.testing.assert_frame_equal(pd.read_parquet(GOLDEN / f"{name}.parquet"),
+                                      pd.read_parquet(results / f"{name}.parquet"))
+    for name in STATS_COLUMNS:
+        pd.testing.assert_frame_equal(pd.read_csv(GOLDEN / "stats" / f"{name}.csv"),
+                                      pd.read_csv(results / "stats" / f"{name}.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(GOLDEN / "audit.csv"), pd.read_csv(results / "audit.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(GOLDEN / "theory.csv"),
+                                  pd.read_csv(results / "analysis" / "theory.csv"))
+    before = _macros((GOLDEN / "variables.tex").read_text()) | _macros(
+        (GOLDEN / "variables_initializers.tex").read_text())
+    after = _macros((tiny_run / "paper" / "generated" / "variables.tex").read_text())
+    compared = {name for name in before if not CIRCUMSTANTIAL.match(name) and not UNIFIED.match(name)}
+    assert compared <= set(after)
+    assert {name: after[name] for name in compared} == {name: before[name] for name in compared}
+    assert set(after) - set(before) == set()

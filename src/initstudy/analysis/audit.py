@@ -54,7 +54,6 @@ from initstudy.inits.specs import (
     check_shape_support,
     parse,
 )
-from initstudy.report import escape_latex, num
 
 #: Dense (64,64), (256,32), (32,256); Conv1D (5,16,32); Conv2D (3,3,16,32), (5,5,3,64).
 DEFAULT_SHAPES: tuple[tuple[int, ...], ...] = (
@@ -451,56 +450,6 @@ def audit(
     return pd.DataFrame([_judge(row, check_alpha) for row in rows], columns=COLUMNS)
 
 
-_KINDS = {"dense": "Dense", "conv1d": "Conv1D", "conv2d": "Conv2D"}
-
-
-def _cell(row) -> str:
-    """A verdict for the table: ``pass``, ``skip``, or FAIL with the variance ratio or the
-    failed checks."""
-    if row.verdict != "FAIL":
-        return row.verdict
-    failed = row.failed.split(",")
-    detail = (
-        rf"$\times${row.measured_var / row.target_var:.2g}" if "var" in failed else row.failed
-    )
-    return rf"\textbf{{FAIL}} {detail}"
-
-
-def breakable(escaped: str) -> str:
-    """Let LaTeX break a long label after its ``-`` and ``_`` separators."""
-    return escaped.replace("-", r"-\allowbreak{}").replace(r"\_", r"\_\allowbreak{}")
-
-
-def audit_latex(df: pd.DataFrame) -> str:
-    """The verdicts as a booktabs ``tabular``: one row per initializer, one column per
-    kernel shape (grouped by layer kind); a FAIL cell gives the variance ratio
-    ``s**2 / sigma**2`` when the variance check failed, else the failed checks.
-
-    Needs the LaTeX packages ``booktabs`` and ``array``; the CSV has every column.
-    """
-    cells = df.assign(cell=[_cell(row) for row in df.itertuples()])
-    matrix = cells.pivot(index="initializer", columns="shape", values="cell")
-    matrix = matrix.loc[df["initializer"].unique(), df["shape"].unique()]
-    kinds = df.drop_duplicates("shape").set_index("shape")["kind"]
-    matrix.columns = pd.MultiIndex.from_tuples(
-        [(_KINDS[kinds[shape]], r"$\times$".join(shape.strip("()").split(", ")))
-         for shape in matrix.columns]
-    )  # fmt: skip
-    matrix.index.name, matrix.columns.names = None, ["", "Initializer"]
-    styler = matrix.style.format_index(breakable, escape="latex", axis=0)
-    return styler.to_latex(
-        hrules=True,
-        multicol_align="c",
-        column_format=r">{\raggedright\arraybackslash}p{1.45in}" + "l" * matrix.shape[1],
-    )
-
-
-def write_audit(df: pd.DataFrame, csv_path: str | Path, tex_path: str | Path) -> None:
-    """Write the audit as CSV (all columns) and as a LaTeX table, each atomically."""
-    write_text(csv_path, df.to_csv(index=False))
-    write_text(tex_path, audit_latex(df))
-
-
 def audited_specs(config: dict[str, Any]) -> list:
     """The grid's initializers, then ``audit.extra_initializers`` whose labels are new.
 
@@ -516,55 +465,13 @@ def audited_specs(config: dict[str, Any]) -> list:
     return specs
 
 
-def main(config_path: str | Path, out_csv: str | Path, out_tex: str | Path) -> pd.DataFrame:
-    """Audit the config's initializers (:func:`audited_specs`); write CSV and LaTeX."""
+def main(config_path: str | Path, out_csv: str | Path) -> pd.DataFrame:
+    """Audit the config's initializers (:func:`audited_specs`); write the CSV atomically."""
     config = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
     try:
         specs = audited_specs(config)
     except (KeyError, TypeError):
         raise InitializerError(f"{config_path}: no grid.initializers list to audit") from None
     df = audit(specs)
-    write_audit(df, out_csv, out_tex)
+    write_text(out_csv, df.to_csv(index=False))
     return df
-
-
-def _range(values: pd.Series) -> tuple[str, str]:
-    if values.empty:
-        return "--", "--"
-    return rf"\num{{{values.min():.2g}}}", rf"\num{{{values.max():.2g}}}"
-
-
-def audit_macros(df: pd.DataFrame) -> dict[str, str]:
-    """LaTeX macros the paper cites about an audit table (as :func:`audit` returns it).
-
-    ``AuditChannelsFirst*``: the failed rows whose measured variance is best explained
-    by a channels-first fan rule (:func:`best_fit`), their initializers and the range
-    of their ``s**2 / sigma**2``.
-    """
-    counts = df["verdict"].value_counts()
-    failed = df[df["verdict"] == "FAIL"]
-    channels_first = failed[failed["best_fit"].fillna("").str.contains("channels-first")]
-    low, high = _range(channels_first["measured_var"] / channels_first["target_var"])
-    statistical = df.dropna(subset=["z"])
-    return {
-        "AuditNumInitializers": num(df["initializer"].nunique()),
-        "AuditNumShapes": num(df["shape"].nunique()),
-        "AuditNumRows": num(len(df)),
-        **{
-            f"AuditNum{v.capitalize()}": num(int(counts.get(v, 0)))
-            for v in ("pass", "FAIL", "skip")
-        },
-        "AuditAlpha": num(ALPHA),
-        "AuditMinSamples": num(MIN_SAMPLES),
-        "AuditZ": num(statistical["z"].iloc[0], 2) if len(statistical) else "--",
-        "AuditCheckAlpha": (
-            rf"\num{{{statistical['check_alpha'].iloc[0]:.2g}}}" if len(statistical) else "--"
-        ),
-        "AuditFailedList": escape_latex(", ".join(failed["initializer"].unique()) or "none"),
-        "AuditChannelsFirstRows": num(len(channels_first)),
-        "AuditChannelsFirstList": escape_latex(
-            ", ".join(channels_first["initializer"].unique()) or "none"
-        ),
-        "AuditChannelsFirstRatioMin": low,
-        "AuditChannelsFirstRatioMax": high,
-    }

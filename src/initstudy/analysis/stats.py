@@ -1,7 +1,6 @@
 """Statistics of the study: which initializer wins, by how much, and how sure we are.
 
-Input is one row per run (:func:`final_results` derives it from the tidy per-epoch
-table). A *cell* is one ``(dataset, arch, activation, optimizer, depth)``; inside a
+Input is ``runs.parquet``, one row per run. A *cell* is one ``(dataset, arch, activation, optimizer, depth)``; inside a
 cell the initializers are the treatments and the seeds are the blocks: runs with
 the same seed share data order and split, so every comparison is paired by seed.
 
@@ -42,8 +41,9 @@ import pandas as pd
 from scipy import stats
 
 from initstudy.core.atomic import write_text
+from initstudy.study import fields
 
-CELL = ["dataset", "arch", "activation", "optimizer", "depth"]
+CELL = list(fields.CELL)
 REQUIRED = [*CELL, "initializer", "seed", "test_accuracy", "diverged", "num_classes"]
 POLICIES = ("chance", "exclude")
 #: Level of every confidence interval (bootstrap and Wilson).
@@ -110,25 +110,6 @@ DIVERGENCE_COLUMNS = [
 
 #: Bootstrap resamples of every CI (scipy.stats.bootstrap's default).
 N_RESAMPLES = 9999
-
-
-def final_results(tidy: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: the row of its last epoch (highest ``epoch``) in ``tidy``.
-
-    ``tidy`` has one row per run × epoch with the columns of :data:`REQUIRED` plus
-    ``epoch`` and ``run_id``; ``test_accuracy``, ``diverged`` and ``num_classes`` are
-    per-run values and must be constant within a run (ValueError otherwise).
-    """
-    _require_columns(tidy, [*REQUIRED, "epoch", "run_id"], "tidy table")
-    per_run = ["test_accuracy", "diverged", "num_classes"]
-    varying = tidy.groupby("run_id")[per_run].nunique(dropna=False).gt(1)
-    if varying.to_numpy().any():
-        run, column = varying.stack().loc[lambda s: s].index[0]
-        raise ValueError(
-            f"tidy table: column {column!r} varies within run {run!r}; it must be constant per run"
-        )
-    last = tidy.groupby("run_id")["epoch"].idxmax()
-    return tidy.loc[last.to_numpy()].reset_index(drop=True)
 
 
 def _require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -420,7 +401,7 @@ def divergence(diverged: pd.Series) -> dict:
     }
 
 
-def _rng_seed(seed: int, key: tuple) -> list[int]:
+def rng_seed(seed: int, key: tuple) -> list[int]:
     """Bootstrap seed of one (cell, initializer): a function of ``seed`` and the key only,
     so a row's CI does not change when other cells are added or removed."""
     return [seed, zlib.crc32("|".join(map(str, key)).encode())]
@@ -454,9 +435,9 @@ def compute_all(
         for init, init_runs in runs.groupby("initializer", sort=True):
             cell_init = {**cell, "initializer": init}
             scores = init_runs["score"].to_numpy(float)
-            rng_seed = _rng_seed(seed, (*cell_key, init))
+            key_seed = rng_seed(seed, (*cell_key, init))
             dropped = _dropped(init_runs, diverged_policy)
-            out["bootstrap"].append({**cell_init, **bootstrap_mean(scores, n_resamples, rng_seed, dropped)})
+            out["bootstrap"].append({**cell_init, **bootstrap_mean(scores, n_resamples, key_seed, dropped)})
             out["divergence"].append({**cell_init, **divergence(init_runs["diverged"])})
     columns = {
         "friedman": FRIEDMAN_COLUMNS,

@@ -24,7 +24,7 @@ converge only algebraically across the kink at 0 of ReLU-type activations (SELU
 at ``q = 1``: 1e-4 with 101 nodes), whereas adaptive quadrature with the kink as
 an end point reaches ``1e-10`` relative for any activation.
 
-:func:`main` sets the prediction for the study's MLPs beside what the trainer
+:func:`theory_tables` sets the prediction for the study's MLPs beside what the trainer
 measured at init (:mod:`initstudy.train.probes`, epoch 0). The measurement is the variance
 ``mean(z**2) - mean(z)**2`` over a probe batch and a layer's units, the prediction
 the mean square ``q``. They differ by the squared mean, whose expectation under
@@ -37,28 +37,17 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import keras
-import matplotlib
 import numpy as np
 import pandas as pd
 import scipy.integrate
 import scipy.special
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodFormatter
 
-from initstudy.study import config as study_config
-from initstudy import figures
-from initstudy.core.atomic import write_text
-from initstudy.analysis.audit import audit_macros, breakable, intended_scheme
+from initstudy.analysis.audit import intended_scheme
 from initstudy.data.datasets import DATASETS
-from initstudy.figures import STYLE, TEXT_WIDTH_IN, initializer_styles
 from initstudy.inits.specs import build, parse
-from initstudy.report import escape_latex, merge_macros, num, percent
 
 #: SELU constants (Klambauer et al., 2017, arXiv:1706.02515), as in ``tf.nn.selu``.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -223,8 +212,6 @@ def measured_variance(
 
 #: A profile ``q_1..q_L`` is *stable* when ``max q / min q`` stays within this factor.
 STABLE_FACTOR = 10.0
-#: The networks compute in float32: smaller variances underflow to 0, larger overflow.
-FLOAT32 = np.finfo(np.float32)
 #: The columns that name one curve of the figure and one row of the stability table.
 CURVE = ["dataset", "activation", "initializer"]
 
@@ -342,199 +329,19 @@ def stability_table(
     return pd.DataFrame(rows)
 
 
-def _drawable(values: pd.Series) -> pd.Series:
-    """Values a log axis can show (positive and finite); the others become NaN."""
-    return values.where(np.isfinite(values) & (values > 0))
-
-
-def _panel(ax, predicted: pd.DataFrame, measured: pd.DataFrame, styles: dict) -> None:
-    """One panel: theory lines, measured median markers and range bands, log y."""
-    depth = int(pd.concat([predicted["layer"], measured["layer"]]).max())
-    for label, style in styles.items():
-        line = predicted[predicted["initializer"] == label]
-        ls = (0, style["dashes"]) if style["dashes"] else "-"
-        ax.plot(line["layer"], _drawable(line["predicted"]), color=style["color"], ls=ls)
-        runs = measured[measured["initializer"] == label]
-        band = (runs["layer"], _drawable(runs["low"]), _drawable(runs["high"]))
-        ax.fill_between(*band, color=style["color"], alpha=0.15, lw=0)
-        ax.plot(runs["layer"], _drawable(runs["median"]), ls="none", marker=style["marker"],
-                mfc="none", color=style["color"], markevery=max(1, depth // 12))  # fmt: skip
-    ax.set_yscale("log")
-    low, high = ax.get_ylim()
-    low, high = max(low, float(FLOAT32.tiny)), min(high, float(FLOAT32.max))
-    ax.set_ylim(low, high)
-    if high < 100 * low:  # under two decades: plain labels at 1, 2 and 5 times 10^k
-        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(True, which="major", lw=0.4, alpha=0.5)
-
-
-def _legend(fig: Figure, styles: dict, silent: set[str]) -> None:
-    """Initializers (those without any signal marked), then what lines, markers, bands are."""
-    handles = [
-        Line2D([], [], color=s["color"], marker=s["marker"], mfc="none",
-               ls=(0, s["dashes"]) if s["dashes"] else "-",
-               label=f"{label} (variance 0: not drawn)" if label in silent else label)
-        for label, s in styles.items()
-    ]  # fmt: skip
-    grey = "0.35"
-    handles += [
-        Line2D([], [], color=grey, label="mean-field theory"),
-        Line2D([], [], color=grey, ls="none", marker="o", mfc="none", label="measured: median"),
-        Patch(color=grey, alpha=0.3, lw=0, label="measured: range over runs"),
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
-
-
-def draw_theory_vs_measurement(
-    predicted: pd.DataFrame, measured: pd.DataFrame, styles: dict[str, dict]
-) -> Figure:
-    """Pre-activation variance against layer, one panel per (dataset, activation), log y.
-
-    Lines: the mean-field prediction (:func:`predicted_profiles`); markers and bands:
-    the median and range over runs of the measurement (:func:`measured_profiles`).
-    ``styles`` (:func:`initstudy.figures.initializer_styles`) gives every initializer
-    the look it has in the other figures. The y axis stays within float32's normal
-    range, where the networks can represent a variance at all.
-    """
-    panels = list(dict.fromkeys(zip(predicted["dataset"], predicted["activation"])))
-    panels += [p for p in dict.fromkeys(zip(measured["dataset"], measured["activation"]))
-               if p not in panels]  # fmt: skip
-    titled = len({dataset for dataset, _ in panels}) > 1
-    ncols = min(3, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    legend_rows = math.ceil((len(styles) + 3) / 3)
-    with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(TEXT_WIDTH_IN, 2.0 * nrows + 0.2 * legend_rows + 0.4),
-                     layout="constrained")  # fmt: skip
-        axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
-        for ax, (dataset, activation) in zip(axes.flat, panels):
-            pick = {"dataset": dataset, "activation": activation}
-            _panel(ax, _select(predicted, pick), _select(measured, pick), styles)
-            ax.set_title(f"{dataset}, {activation}" if titled else activation)
-        for k, ax in enumerate(axes.flat):
-            if k >= len(panels):
-                ax.set_visible(False)
-            elif k + ncols >= len(panels):  # the lowest panel of its column
-                ax.set_xlabel(r"Layer $\ell$")
-                ax.tick_params(labelbottom=True)
-        fig.supylabel(r"Pre-activation variance $q_\ell$", fontsize=STYLE["axes.labelsize"])
-        values = pd.concat([predicted["predicted"], measured["median"]], keys=["p", "m"])
-        labels = pd.concat([predicted["initializer"], measured["initializer"]], keys=["p", "m"])
-        silent = set(styles) - set(labels[values != 0])
-        _legend(fig, styles, silent & set(labels))
-    return fig
-
-
-def _select(frame: pd.DataFrame, values: dict[str, str]) -> pd.DataFrame:
-    mask = np.logical_and.reduce([frame[column] == v for column, v in values.items()])
-    return frame[mask]
-
-
-def _ratio_tex(value: float) -> str:
-    if math.isnan(value):
-        return "--"
-    return r"$\infty$" if math.isinf(value) else rf"\num{{{value:.2g}}}"
-
-
-def stability_latex(table: pd.DataFrame) -> str:
-    """The stability table as a booktabs ``tabular``: dataset shown when there are
-    several, repeated keys left blank, the ``note`` column only when a note exists.
-
-    Needs the LaTeX packages ``booktabs``, ``array`` and ``siunitx``.
-    """
-    keys = CURVE if table["dataset"].nunique() > 1 else CURVE[1:]
-    columns = {key: ("", key.capitalize()) for key in keys} | {
-        "theory_ratio": ("Theory", r"$q_L/q_1$"),
-        "theory": ("Theory", "verdict"),
-        "measured_ratio": ("Measured", r"$q_L/q_1$"),
-        "measured": ("Measured", "verdict"),
-    }
-    if table["note"].astype(bool).any():
-        columns["note"] = ("", "Why no theory")
-    repeated = {
-        key: (table[keys[: i + 1]] == table[keys[: i + 1]].shift()).all(axis=1)
-        for i, key in enumerate(keys[:-1])
-    }
-    frame = table.assign(**{key: table[key].mask(r, "") for key, r in repeated.items()})
-    frame = frame[list(columns)].set_axis(pd.MultiIndex.from_tuples(columns.values()), axis=1)
-    ratios = [columns["theory_ratio"], columns["measured_ratio"]]
-    styler = (
-        frame.style.hide(axis="index")
-        .format(escape="latex")
-        .format(breakable, subset=[columns["initializer"]], escape="latex")
-        .format(_ratio_tex, subset=ratios)
-    )
-    ragged = r">{{\raggedright\arraybackslash}}p{{{}}}"
-    note = [ragged.format("1.5in")] if "note" in columns else []
-    formats = ["l"] * (len(keys) - 1) + [ragged.format("1.25in"), "r", "l", "r", "l"] + note
-    return styler.to_latex(hrules=True, multicol_align="c", column_format="".join(formats))
-
-
-def theory_macros(table: pd.DataFrame, width: int, depth: int) -> dict[str, str]:
-    """LaTeX macros the paper cites about the theory-vs-measurement comparison.
-
-    ``TheoryMeanGap`` bounds the relative gap between what is measured (the variance
-    over batch and units) and what the theory predicts (the mean square ``q``): the
-    squared mean of ``z`` over a layer's units has expectation at most ``q / width``
-    for zero-mean weights.
-    """
-    compared = table[(table["theory"] != "skipped") & (table["measured"] != "not run")]
-    disagree = compared[compared["theory"] != compared["measured"]]
-    skipped = table.loc[table["theory"] == "skipped", "initializer"].unique()
-    listed = [f"{i} ({a})" for i, a in zip(disagree["initializer"], disagree["activation"])]
-    return {
-        "TheoryWidth": num(width),
-        "TheoryDepth": num(depth),
-        "TheoryStableFactor": num(STABLE_FACTOR),
-        "TheoryMeanGap": percent(1 / width),
-        "TheoryNumCompared": num(len(compared)),
-        "TheoryNumAgree": num(len(compared) - len(disagree)),
-        "TheoryDisagreeList": escape_latex(", ".join(listed) or "none"),
-        "TheorySkippedList": escape_latex(", ".join(skipped) or "none"),
-    }
-
-
-def macro_file(macros: dict[str, str], source: str) -> str:
-    """``\\newcommand`` lines, one per macro, under a do-not-edit header."""
-    lines = [f"% Generated by {source}; do not edit."]
-    lines += [f"\\newcommand{{\\{name}}}{{{body}}}" for name, body in macros.items()]
-    return "\n".join(lines) + "\n"
-
-
-def main(
-    config_path: str | Path,
-    signal_path: str | Path,
-    audit_csv: str | Path,
-    figure: str | Path,
-    csv: str | Path,
-    tex: str | Path,
-    variables: str | Path,
-) -> pd.DataFrame:
-    """Theory beside measurement for a study, and the paper's initializer macros.
-
-    Predicts ``q_l`` for every (dataset, activation, initializer) of the config's grid
-    at its ``training.width`` and depths ``1..max(grid.depths)``, summarizes the
-    measured MLPs of ``signal_path``, and writes the figure, the stability table (CSV
-    and LaTeX) and ``variables`` (these macros plus the audit's, from ``audit_csv``).
-    """
-    config = study_config.load(config_path)
+def theory_tables(config: dict[str, Any], signal: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Theory beside measurement for a study: ``theory_predicted``
+    (:func:`predicted_profiles` for every (dataset, activation, initializer) of the grid
+    at ``training.width`` and depths ``1..max(grid.depths)``), ``theory_measured``
+    (:func:`measured_profiles` of the study's MLPs) and ``theory`` (the stability
+    table, :func:`stability_table`, one row per curve)."""
     grid, width = config["grid"], config["training"]["width"]
     depth = max(grid["depths"])
     labels = [parse(spec).label for spec in grid["initializers"]]
     predicted, skipped = predicted_profiles(
         grid["initializers"], grid["datasets"], grid["activations"], width, depth
     )
-    measured = measured_profiles(pd.read_parquet(signal_path))
+    measured = measured_profiles(signal)
     curves = list(itertools.product(grid["datasets"], grid["activations"], labels))
-    table = stability_table(predicted, measured, skipped, curves)
-    figures.save(
-        draw_theory_vs_measurement(predicted, measured, initializer_styles(labels)), figure
-    )
-    write_text(csv, table.to_csv(index=False))
-    write_text(tex, stability_latex(table))
-    macros = merge_macros(theory_macros(table, width, depth), audit_macros(pd.read_csv(audit_csv)))
-    write_text(variables, macro_file(macros, "initstudy theory"))
-    return table
+    return {"theory_predicted": predicted, "theory_measured": measured,
+            "theory": stability_table(predicted, measured, skipped, curves)}

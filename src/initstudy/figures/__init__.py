@@ -10,11 +10,7 @@ run they show is a column of an analysis or statistics table.
 - :mod:`~initstudy.figures.comparison`: heatmaps, mean-rank diagram;
 - :mod:`~initstudy.figures.weights`: weight histograms;
 - :mod:`~initstudy.figures.theory`: mean-field theory beside measurement;
-- :mod:`~initstudy.figures.registry`: which tables each figure draws (:data:`FIGURES`),
-  drawing by file name (:func:`draw`, :func:`write`).
+- :mod:`~initstudy.figures.catalog`: which tables each figure draws (no plotting
+  imports: the workflow reads it when parsed);
+- :mod:`~initstudy.figures.registry`: drawing by file name (:func:`draw`, :func:`write`).
 """
-
-from initstudy.figures.registry import FIGURES, FigureSpec, draw, write
-from initstudy.figures.style import initializer_styles, save
-
-__all__ = ["FIGURES", "FigureSpec", "draw", "initializer_styles", "save", "write"]

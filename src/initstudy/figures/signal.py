@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
+from initstudy.analysis.trainability import DISTORTION_LINEAR
 from initstudy.analysis.settings import select, setting_columns, settings
 from initstudy.figures import style
 from initstudy.figures.style import INTERVAL_VALUES, STYLE
@@ -20,8 +21,6 @@ SIGNAL_METRICS = {
     "activation_std": "Activation std at initialization",
     "grad_norm": "Gradient norm at initialization",
 }
-#: Distortion (decades) up to which the signal-vs-accuracy axis is linear.
-DISTORTION_LINEAR = 1
 MINUS = "\N{MINUS SIGN}"
 #: Area (pt^2) of a run's point; its white edge is as thin as seaborn draws it.
 POINT_AREA = 18

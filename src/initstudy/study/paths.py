@@ -18,10 +18,19 @@ TABLES = {
     "weights": f"{RESULTS}/weights.parquet",
 }
 STATS_DIR = f"{RESULTS}/stats"
+AUDIT = f"{RESULTS}/audit.csv"
 ANALYSIS_DIR = f"{RESULTS}/analysis"
+#: The analysis tables (``<ANALYSIS_DIR>/<name>.csv``) of
+#: :data:`initstudy.analysis.write.TABLES`, and those of the theory verb.
+ANALYSIS_TABLES = ("accuracy", "best", "curves", "signal_profile", "trainability", "spearman", "rank_summary",
+                   "weight_runs", "depth", "depth_summary", "guideline", "power", "overview")
+THEORY_TABLES = ("theory_predicted", "theory_measured", "theory")
+STATS_TABLES = ("friedman", "pairwise", "bootstrap", "ranks", "divergence")
 GENERATED = "paper/generated"
 FIGURES_DIR = f"{GENERATED}/figures"
 LATEX_TABLES_DIR = f"{GENERATED}/tables"
+#: The generated LaTeX tables (``<LATEX_TABLES_DIR>/<name>.tex``) of :mod:`initstudy.paper.typeset`.
+LATEX_TABLES = ("grid", "software", "results", "depth", "guideline", "signal", "audit", "theory")
 PAPER_PDF = "paper/build/main.pdf"
 
 

@@ -1,10 +1,14 @@
-"""Records -> tidy tables (Parquet, typed columns).
+"""Records -> tidy tables (Parquet, typed columns), each with one row per what it describes.
 
-``runs.parquet``: one row per run × epoch (the history), with the run's fields and
-final results repeated on each of its rows. ``signal.parquet``: one row per run ×
-epoch (0 = at init) × hidden layer. ``weights.parquet``: one row per run × epoch
-(0 or the last) × recorded layer × histogram bin. Every record is validated on the way in; a
-corrupt or partial one stops the aggregation with its path and the reason.
+- ``runs.parquet``: one row per run: its fields, its last epoch's metrics
+  (``epochs_trained`` says which epoch that was), its test metrics, divergence,
+  timings, pack and execution settings, and identity;
+- ``history.parquet``: one row per run × epoch, the run's fields and the epoch's metrics;
+- ``signal.parquet``: one row per run × epoch (0 = at init) × hidden layer;
+- ``weights.parquet``: one row per run × epoch (0 or the last) × recorded layer × bin.
+
+Every record is validated on the way in; a corrupt or partial one stops the
+aggregation with its path and the reason.
 """
 
 from __future__ import annotations
@@ -14,21 +18,28 @@ from typing import Iterable
 
 import pandas as pd
 
-from initstudy.train import records
 from initstudy.core.atomic import atomic_path, write_json
+from initstudy.study.fields import EPOCH_METRICS, RUN_FIELDS, SIGNAL_FIELDS
+from initstudy.train import records
 
-RUN_FIELDS = ["run_id", "dataset", "arch", "activation", "optimizer", "depth", "initializer", "seed"]
-METRICS = ["train_loss", "train_accuracy", "val_loss", "val_accuracy"]
-SIGNAL = ["activation_mean", "activation_std", "preactivation_var", "saturated_fraction",
-          "dead_fraction", "grad_norm", "kernel_std"]
+#: Per-run columns of ``runs.parquet`` after the run fields, in order.
+RUN_COLUMNS = [*RUN_FIELDS, "epochs_trained", *EPOCH_METRICS, "test_loss", "test_accuracy", "diverged",
+               "diverged_epoch", "num_classes", "wall_time_s", "pack_id", "keras_backend", "deterministic"]
+HISTORY_COLUMNS = [*RUN_FIELDS, "epoch", *EPOCH_METRICS]
+SIGNAL_COLUMNS = [*RUN_FIELDS, "epoch", "layer", *SIGNAL_FIELDS]
+WEIGHTS_COLUMNS = [*RUN_FIELDS, "epoch", "layer", "bin_left", "bin_right", "count"]
 STRING_COLUMNS = ["run_id", "dataset", "arch", "activation", "optimizer", "initializer", "pack_id",
                   "keras_backend"]
 
 
-def run_columns(record: dict) -> dict:
+def run_row(record: dict) -> dict:
+    """The record's row of ``runs.parquet``: fields, last epoch, test, divergence, execution."""
     run = record["run"]
+    last = record["history"][-1] if record["history"] else {}
     return {
         **{k: run[k] for k in RUN_FIELDS},
+        "epochs_trained": last.get("epoch", 0),
+        **{m: last.get(m) for m in EPOCH_METRICS},
         "test_loss": record["test"]["loss"], "test_accuracy": record["test"]["accuracy"],
         "diverged": record["diverged"], "diverged_epoch": record["diverged_epoch"],
         "num_classes": record["data"]["num_classes"], "wall_time_s": record["wall_time_s"],
@@ -41,7 +52,7 @@ def _typed(frame: pd.DataFrame, float_columns: list[str]) -> pd.DataFrame:
     for col in STRING_COLUMNS:
         if col in frame:
             frame[col] = frame[col].astype("string")
-    for col in ("depth", "seed", "epoch", "layer", "num_classes"):
+    for col in ("depth", "seed", "epoch", "epochs_trained", "layer", "num_classes"):
         if col in frame:
             frame[col] = frame[col].astype("int64")
     for col in float_columns:
@@ -60,33 +71,29 @@ def histogram_rows(fields: dict, histograms: list[dict]) -> list[dict]:
             for left, right, count in zip(h["bin_edges"][:-1], h["bin_edges"][1:], h["counts"])]
 
 
-def tables(paths: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Read and validate every record; return the (runs, signal, weights) tidy frames."""
-    return frames([records.read(path) for path in paths])
-
-
-def frames(runs_records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The (runs, signal, weights) tidy frames of validated records."""
-    history_rows, signal_rows, weight_rows = [], [], []
+def frames(runs_records: list[dict]) -> dict[str, pd.DataFrame]:
+    """The tidy frames of validated records: name (``runs``, ``history``, ``signal``,
+    ``weights``) -> frame."""
+    run_rows, history_rows, signal_rows, weight_rows = [], [], [], []
     for record in runs_records:
-        base = run_columns(record)
-        fields = {k: base[k] for k in RUN_FIELDS}
-        history_rows += [{**base, **h} for h in record["history"]]
+        fields = {k: record["run"][k] for k in RUN_FIELDS}
+        run_rows.append(run_row(record))
+        history_rows += [{**fields, **h} for h in record["history"]]
         signal_rows += [{**fields, **s} for s in record.get("signal", [])]
         weight_rows += histogram_rows(fields, record.get("weights", []))
-    runs = pd.DataFrame(history_rows, columns=[*RUN_FIELDS, "epoch", *METRICS, "test_loss", "test_accuracy",
-                                               "diverged", "diverged_epoch", "num_classes", "wall_time_s",
-                                               "pack_id", "keras_backend", "deterministic"])
-    runs = _typed(runs, [*METRICS, "test_loss", "test_accuracy", "wall_time_s"])
-    signal = pd.DataFrame(signal_rows, columns=[*RUN_FIELDS, "epoch", "layer", *SIGNAL])
-    signal = _typed(signal, SIGNAL)
-    weights = pd.DataFrame(weight_rows, columns=[*RUN_FIELDS, "epoch", "layer", "bin_left", "bin_right", "count"])
-    weights = _typed(weights, ["bin_left", "bin_right"])
+    runs = _typed(pd.DataFrame(run_rows, columns=RUN_COLUMNS),
+                  [*EPOCH_METRICS, "test_loss", "test_accuracy", "wall_time_s"])
+    history = _typed(pd.DataFrame(history_rows, columns=HISTORY_COLUMNS), list(EPOCH_METRICS))
+    signal = _typed(pd.DataFrame(signal_rows, columns=SIGNAL_COLUMNS), list(SIGNAL_FIELDS))
+    weights = _typed(pd.DataFrame(weight_rows, columns=WEIGHTS_COLUMNS), ["bin_left", "bin_right"])
     weights["count"] = weights["count"].astype("int64")
     keys = ["run_id", "epoch"]
-    return (runs.sort_values(keys, ignore_index=True),
-            signal.sort_values([*keys, "layer"], ignore_index=True),
-            weights.sort_values([*keys, "layer", "bin_left"], ignore_index=True))
+    return {
+        "runs": runs.sort_values("run_id", ignore_index=True),
+        "history": history.sort_values(keys, ignore_index=True),
+        "signal": signal.sort_values([*keys, "layer"], ignore_index=True),
+        "weights": weights.sort_values([*keys, "layer", "bin_left"], ignore_index=True),
+    }
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
@@ -103,12 +110,10 @@ def provenance_summary(runs_records: list[dict]) -> dict:
     return summary
 
 
-def write_tables(paths: Iterable[str | Path], runs_out: str | Path, signal_out: str | Path,
-                 weights_out: str | Path, provenance_out: str | Path) -> None:
-    """Validate every record (each read once), then write the three tables and the provenance summary."""
+def write_tables(paths: Iterable[str | Path], outputs: dict[str, str | Path], provenance_out: str | Path) -> None:
+    """Validate every record (each read once), then write each table of :func:`frames`
+    to ``outputs[name]`` and the provenance summary."""
     all_records = [records.read(path) for path in paths]
-    runs, signal, weights = frames(all_records)
-    write_parquet(runs, runs_out)
-    write_parquet(signal, signal_out)
-    write_parquet(weights, weights_out)
+    for name, frame in frames(all_records).items():
+        write_parquet(frame, outputs[name])
     write_json(provenance_out, provenance_summary(all_records))

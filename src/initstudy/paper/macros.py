@@ -1,0 +1,281 @@
+"""The macros of ``variables.tex``: every number and name the paper cites, typeset.
+
+Each group reads tables (the tidy runs table, the analysis tables, the config, the
+provenance) and formats values analysis computed; none computes a statistic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from initstudy.analysis import stats
+from initstudy.analysis.audit import ALPHA, MIN_SAMPLES
+from initstudy.analysis.depth import spread_change
+from initstudy.analysis.settings import setting_columns
+from initstudy.analysis.theory import STABLE_FACTOR
+from initstudy.analysis.trainability import ALL, DISTORTION_LINEAR
+from initstudy.paper.latex import escape_latex, latex_value, macro_name, num, p_cell, percent
+from initstudy.study.fields import GRID_DIMENSIONS
+
+#: (column, plural noun) of the grid dimensions counted and listed in macros.
+GRID_NOUNS = tuple((field, key.capitalize()) for key, field in GRID_DIMENSIONS.items()
+                   if field not in ("depth", "seed"))
+#: What a diverged run is in the comparisons, per ``stats.diverged_policy``.
+POLICY_TEXT = {
+    "chance": r"scored at chance accuracy, $1/C$ for $C$ classes",
+    "exclude": "excluded, and with it its seed from every paired comparison it would enter",
+}
+#: Whether a Holm-corrected pairwise test can reject at all with the study's seeds.
+POWER_VERDICT = {
+    False: r"with \NumPairedSeeds{} seeds per comparison no pairwise difference can be "
+    r"significant after Holm's correction (the smallest attainable adjusted $p$ is \HolmMinP)",
+    True: r"\NumPairwiseRejected{} of \NumPairwiseTests{} Holm-corrected pairwise tests "
+    r"reject at level \StatsAlpha",
+}
+
+
+def _dash(value: Any, decimals: int) -> str:
+    return "--" if pd.isna(value) else num(value, decimals)
+
+
+def count_macros(runs: pd.DataFrame) -> dict[str, str]:
+    """Sizes of the study as it ran: runs, seeds, epochs, depths and grid dimensions."""
+    depths = sorted(runs["depth"].unique())
+    macros = {
+        "NumRuns": num(len(runs)),
+        "NumSeeds": num(runs["seed"].nunique()),
+        "NumEpochs": num(int(runs["epochs_trained"].max())),
+        "NumDepths": num(len(depths)),
+        "MinDepth": num(int(depths[0])),
+        "MaxDepth": num(int(depths[-1])),
+        "DepthList": latex_value([int(d) for d in depths]),
+        "NumPacks": num(runs["pack_id"].nunique()),
+    }
+    for column, noun in GRID_NOUNS:
+        values = sorted(runs[column].unique())
+        macros[macro_name("Num", noun)] = num(len(values))
+        macros[macro_name(noun[:-1], "List")] = ", ".join(map(escape_latex, values))
+    return macros
+
+
+def best_macros(best: pd.DataFrame, overview: pd.Series) -> dict[str, str]:
+    """``BestInit<Setting>Depth<N>`` (label) and ``...Accuracy`` per cell of the
+    ``best`` table, and the initializer best in the most cells."""
+    settings = setting_columns(best)
+    macros = {}
+    for row in best.itertuples(index=False):
+        name = macro_name("BestInit", *(getattr(row, c) for c in settings), "Depth", row.depth)
+        macros[name] = escape_latex(row.initializer)
+        macros[name + "Accuracy"] = percent(row.mean)
+    top = overview["most_frequent_best"]
+    macros["NumComparisons"] = num(int(overview["best_cells"]))
+    macros["MostFrequentBestInit"] = escape_latex(top) if isinstance(top, str) and top else "--"
+    macros["MostFrequentBestInitWins"] = num(int(overview["most_frequent_best_wins"]))
+    return macros
+
+
+def divergence_macros(runs: pd.DataFrame) -> dict[str, str]:
+    """How many runs diverged, in all and per initializer (``NumDivergedInit<Label>``)."""
+    macros = {
+        "NumDiverged": num(int(runs["diverged"].sum())),
+        "PercentDiverged": percent(runs["diverged"].mean()),
+    }
+    for label, count in runs.groupby("initializer")["diverged"].sum().items():
+        macros[macro_name("NumDivergedInit", label)] = num(int(count))
+    return macros
+
+
+def execution_macros(runs: pd.DataFrame) -> dict[str, str]:
+    """Compute time (sum and mean of the runs' wall times), backend and determinism."""
+    wall = runs["wall_time_s"]
+    return {
+        "TotalComputeHours": rf"\qty{{{wall.sum() / 3600:.2f}}}{{\hour}}",
+        "MeanRunSeconds": rf"\qty{{{wall.mean():.1f}}}{{\second}}",
+        "KerasBackend": ", ".join(map(escape_latex, sorted(runs["keras_backend"].unique()))),
+        "NumDeterministicRuns": num(int(runs["deterministic"].sum())),
+    }
+
+
+def training_macros(config: dict[str, Any]) -> dict[str, str]:
+    """``Training<Key>`` (and ``Training<Key><Subkey>`` for mappings) from the config."""
+    macros = {}
+    for key, value in config["training"].items():
+        if isinstance(value, dict):
+            for sub, subvalue in value.items():
+                macros[macro_name("Training", key, sub)] = latex_value(subvalue)
+        else:
+            macros[macro_name("Training", key)] = latex_value(value)
+    return macros
+
+
+def provenance_macros(provenance: dict[str, Any]) -> dict[str, str]:
+    """Git commit, versions (``Version<Package>``), host and hardware of the record."""
+    commit = str(provenance["git_commit"])
+    head, dash, dirty = commit.partition("-")
+    macros = {
+        "GitCommit": rf"\texttt{{{escape_latex(commit)}}}",
+        "GitCommitShort": rf"\texttt{{{escape_latex(head[:12] + dash + dirty)}}}",
+        "VersionPython": escape_latex(provenance["python"]),
+        "VersionInitstudy": escape_latex(provenance["initstudy"]),
+        "HardwareHost": escape_latex(provenance["host"]),
+        "HardwarePlatform": escape_latex(provenance["platform"]),
+        "HardwareCpu": escape_latex(provenance["cpu"]),
+        "HardwareDevices": latex_value(provenance["devices"]) or "none",
+        "ProvenanceCreated": escape_latex(provenance["created"]),
+    }
+    for package, version in sorted(provenance["packages"].items()):
+        macros[macro_name("Version", package)] = escape_latex(version)
+    return macros
+
+
+def stats_macros(overview: pd.Series, policy: str, alpha: float) -> dict[str, str]:
+    """The statistics section's settings and its counts of tests, rejections and effects.
+
+    One interval method for every mean (BCa bootstrap, ``stats.N_RESAMPLES``
+    resamples at ``stats.CONFIDENCE``) and the distortion up to which the
+    signal-vs-accuracy axis is linear."""
+    return {
+        "DivergedPolicyName": rf"\texttt{{{policy}}}",
+        "DivergedPolicy": POLICY_TEXT[policy],
+        "StatsAlpha": num(alpha),
+        "StatsConfidence": num(round(100 * stats.CONFIDENCE)),
+        "StatsBootstrapResamples": num(stats.N_RESAMPLES),
+        "DistortionLinear": num(DISTORTION_LINEAR),
+        "NumCells": num(int(overview["cells"])),
+        "NumFriedmanTested": num(int(overview["friedman_tested"])),
+        "NumFriedmanRejected": num(int(overview["friedman_rejected"])),
+        "NumPairwiseTests": num(int(overview["pairwise_tests"])),
+        "NumPairwiseRejected": num(int(overview["pairwise_rejected"])),
+        "NumUnanimousPairs": num(int(overview["unanimous_pairs"])),
+        "NumPairs": num(int(overview["pairs"])),
+        "MedianAbsRankBiserial": _dash(overview["median_abs_rank_biserial"], 2),
+    }
+
+
+def power_macros(power: pd.Series) -> dict[str, str]:
+    """The smallest p-values the tests can reach with the study's seeds, the seeds
+    needed, and ``PowerVerdict``, the sentence the paper states it in."""
+    return {
+        "WilcoxonMinP": num(float(power["wilcoxon_min_p"])),
+        "WilcoxonSeedsNeeded": num(int(power["wilcoxon_seeds_needed"])),
+        "HolmFamilySize": num(int(power["holm_family"])),
+        "HolmMinP": num(float(power["holm_min_p"])),
+        "HolmSeedsNeeded": num(int(power["holm_seeds_needed"])),
+        "FriedmanMinP": _dash(float(power["friedman_min_p"]), 4),  # one initializer: no test, --
+        "NumPairedSeeds": num(int(power["n_pairs"])),
+        "PowerVerdict": POWER_VERDICT[bool(power["holm_can_reject"])],
+    }
+
+
+def depth_macros(depth: pd.DataFrame, summary: pd.DataFrame) -> dict[str, str]:
+    """Q1 in numbers: the mean spread over settings at the shallowest and the deepest
+    depth (and ``SpreadChange``, the verb that compares them), and how many cells'
+    Friedman tests reject at each."""
+    macros = {"NumSettings": num(len(depth[setting_columns(depth)].drop_duplicates()))}
+    for row in summary.itertuples(index=False):
+        macros[f"Spread{row.which}"] = _dash(row.mean_spread, 1)  # no score at that depth: --
+        macros[f"NumFriedmanRejected{row.which}"] = num(int(row.friedman_rejected))
+    macros["SpreadChange"] = spread_change(summary)
+    return macros
+
+
+def guideline_macros(guideline: pd.DataFrame) -> dict[str, str]:
+    """How many activations' empirical best agrees with the textbook, and how many are
+    significantly ahead of their runner-up in every cell."""
+    counts = guideline["agreement"].value_counts()
+    return {
+        "NumGuidelineActivations": num(len(guideline)),
+        "NumGuidelineAgree": num(int(counts.get("agree", 0))),
+        "NumGuidelineDisagree": num(int(counts.get("disagree", 0))),
+        "NumGuidelineUntested": num(int(counts.get("not tested", 0) + counts.get("--", 0))),
+        "NumGuidelineMarked": num(int(guideline["marked"].astype(bool).sum())),
+    }
+
+
+def signal_macros(spearman: pd.DataFrame) -> dict[str, str]:
+    """Spearman's rho over all runs, its p-value and n, and the range over settings."""
+    overall = spearman[spearman["setting"] == ALL].iloc[0]
+    per_setting = spearman.loc[spearman["setting"] != ALL, "rho"]
+    return {
+        "SignalRho": _dash(overall["rho"], 2),
+        "SignalRhoP": p_cell(overall["p_value"]),
+        "SignalRhoN": num(int(overall["n"])),
+        "SignalRhoMin": _dash(per_setting.min(), 2),
+        "SignalRhoMax": _dash(per_setting.max(), 2),
+    }
+
+
+def weights_macros(weight_runs: pd.DataFrame) -> dict[str, str]:
+    """Which runs the weight histograms show."""
+    return {
+        "WeightsSeed": num(int(weight_runs["seed"].min())),
+        "WeightsDepth": latex_value(sorted(int(d) for d in weight_runs["depth"].unique())),
+    }
+
+
+def theory_macros(stability: pd.DataFrame, width: int, depth: int) -> dict[str, str]:
+    """The theory-vs-measurement comparison (the ``theory`` table, one row per curve).
+
+    ``TheoryMeanGap`` bounds the relative gap between what is measured (the variance
+    over batch and units) and what the theory predicts (the mean square ``q``): the
+    squared mean of ``z`` over a layer's units has expectation at most ``q / width``
+    for zero-mean weights.
+    """
+    compared = stability[(stability["theory"] != "skipped") & (stability["measured"] != "not run")]
+    disagree = compared[compared["theory"] != compared["measured"]]
+    skipped = stability.loc[stability["theory"] == "skipped", "initializer"].unique()
+    listed = [f"{i} ({a})" for i, a in zip(disagree["initializer"], disagree["activation"])]
+    return {
+        "TheoryWidth": num(width),
+        "TheoryDepth": num(depth),
+        "TheoryStableFactor": num(STABLE_FACTOR),
+        "TheoryMeanGap": percent(1 / width),
+        "TheoryNumCompared": num(len(compared)),
+        "TheoryNumAgree": num(len(compared) - len(disagree)),
+        "TheoryDisagreeList": escape_latex(", ".join(listed) or "none"),
+        "TheorySkippedList": escape_latex(", ".join(skipped) or "none"),
+    }
+
+
+def _range(values: pd.Series) -> tuple[str, str]:
+    if values.empty:
+        return "--", "--"
+    return rf"\num{{{values.min():.2g}}}", rf"\num{{{values.max():.2g}}}"
+
+
+def audit_macros(df: pd.DataFrame) -> dict[str, str]:
+    """LaTeX macros the paper cites about an audit table (as :func:`audit` returns it).
+
+    ``AuditChannelsFirst*``: the failed rows whose measured variance is best explained
+    by a channels-first fan rule (:func:`best_fit`), their initializers and the range
+    of their ``s**2 / sigma**2``.
+    """
+    counts = df["verdict"].value_counts()
+    failed = df[df["verdict"] == "FAIL"]
+    channels_first = failed[failed["best_fit"].fillna("").str.contains("channels-first")]
+    low, high = _range(channels_first["measured_var"] / channels_first["target_var"])
+    statistical = df.dropna(subset=["z"])
+    return {
+        "AuditNumInitializers": num(df["initializer"].nunique()),
+        "AuditNumShapes": num(df["shape"].nunique()),
+        "AuditNumRows": num(len(df)),
+        **{
+            f"AuditNum{v.capitalize()}": num(int(counts.get(v, 0)))
+            for v in ("pass", "FAIL", "skip")
+        },
+        "AuditAlpha": num(ALPHA),
+        "AuditMinSamples": num(MIN_SAMPLES),
+        "AuditZ": num(statistical["z"].iloc[0], 2) if len(statistical) else "--",
+        "AuditCheckAlpha": (
+            rf"\num{{{statistical['check_alpha'].iloc[0]:.2g}}}" if len(statistical) else "--"
+        ),
+        "AuditFailedList": escape_latex(", ".join(failed["initializer"].unique()) or "none"),
+        "AuditChannelsFirstRows": num(len(channels_first)),
+        "AuditChannelsFirstList": escape_latex(
+            ", ".join(channels_first["initializer"].unique()) or "none"
+        ),
+        "AuditChannelsFirstRatioMin": low,
+        "AuditChannelsFirstRatioMax": high,
+    }

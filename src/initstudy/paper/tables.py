@@ -1,0 +1,221 @@
+"""The paper's LaTeX tables, typeset from the study's tables (pandas ``Styler.to_latex``,
+booktabs rules, numbers in siunitx ``\\num``; accuracies in percent)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from initstudy.analysis.settings import setting_columns
+from initstudy.analysis.guideline import LIST_SEPARATOR
+from initstudy.analysis.theory import CURVE
+from initstudy.inits import specs as initializers
+from initstudy.paper.latex import breakable, escape_latex, latex_value, num, p_cell, sparsify
+
+def _accuracy_cell(cell: tuple[float, float, int]) -> str:
+    """``mean ± sd`` in percent, ``--`` without data; ``†n`` when n seeds diverged."""
+    mean, sd, diverged = cell
+    if math.isnan(mean):
+        text = "--"
+    elif math.isnan(sd):
+        text = num(100 * mean, 1)
+    else:
+        text = rf"\num{{{100 * mean:.1f} \pm {100 * sd:.1f}}}"
+    return text + (rf"\,\dag{{}}{diverged}" if diverged else "")
+
+
+def results_table(accuracy: pd.DataFrame) -> str:
+    """Mean ± sd final score (%) per setting × initializer (rows) × depth (columns), the
+    best of each cell in bold (the ``accuracy`` analysis table)."""
+    settings = setting_columns(accuracy)
+    keys = [*settings, "initializer", "depth"]
+    indexed = accuracy.set_index(keys)
+    cells = pd.Series(list(zip(indexed["mean"], indexed["sd"], indexed["n_diverged"])),
+                      index=indexed.index).unstack("depth")
+    css = indexed["best"].unstack("depth").fillna(False).replace({True: "font-weight: bold;", False: ""})
+    header = [c.capitalize() for c in [*settings, "initializer"]]
+    frame = sparsify(cells.reset_index().set_axis([*header, *cells.columns], axis=1), header)
+    frame.columns = pd.MultiIndex.from_tuples(
+        [("", h) for h in header] + [("Depth", str(d)) for d in cells.columns]
+    )
+    styler = (
+        frame.style.hide(axis="index")
+        .format(escape="latex", subset=frame.columns[: len(header)])
+        .format(_accuracy_cell, subset=frame.columns[len(header):])
+        .apply(lambda _: css.to_numpy(), axis=None, subset=frame.columns[len(header):])
+    )
+    return styler.to_latex(
+        hrules=True,
+        multicol_align="c",
+        convert_css=True,
+        column_format="l" * len(header) + "c" * len(cells.columns),
+    )
+
+
+def grid_table(config: dict[str, Any]) -> str:
+    """The study grid and training settings of the config, one row per setting
+    (learning rates only of the optimizers in the grid)."""
+    grid = dict(config["grid"])
+    grid["initializers"] = [initializers.parse(s).label for s in grid["initializers"]]
+    training = dict(config["training"])
+    rates = training.get("learning_rate", {})
+    training["learning_rate"] = {k: rates[k] for k in grid["optimizers"] if k in rates}
+    rows = [("Grid", key, value) for key, value in grid.items()]
+    rows += [("Training", key, value) for key, value in training.items()]
+    frame = pd.DataFrame(
+        [(part, escape_latex(key.replace("_", " ").capitalize()), latex_value(value))
+         for part, key, value in rows],
+        columns=["Part", "Setting", "Values"],
+    )
+    frame = sparsify(frame, ["Part"])
+    return frame.style.hide(axis="index").to_latex(
+        hrules=True, column_format=r"@{}ll>{\raggedright\arraybackslash}p{0.6\linewidth}@{}"
+    )
+
+
+def software_table(provenance: dict[str, Any]) -> str:
+    """Python, initstudy and every recorded package with its version (a longtable)."""
+    rows = [("Python", provenance["python"]), ("initstudy", provenance["initstudy"])]
+    rows += sorted(provenance["packages"].items(), key=lambda kv: kv[0].lower())
+    frame = pd.DataFrame(rows, columns=["Software", "Version"])
+    return frame.style.hide(axis="index").format(escape="latex").to_latex(
+        hrules=True,
+        environment="longtable",
+        column_format=r"@{}l>{\raggedright\arraybackslash}p{0.6\linewidth}@{}",
+        caption="Software versions recorded with the runs.",
+        label="tab:software",
+    )
+
+
+def depth_table(frame: pd.DataFrame) -> str:
+    """The Friedman test and the accuracy spread per setting and depth (booktabs)."""
+    settings = setting_columns(frame)
+    header = [c.capitalize() for c in settings]
+    out = pd.DataFrame({h: frame[c].map(escape_latex) for h, c in zip(header, settings)})
+    out = sparsify(out, header)
+    out["Depth"] = frame["depth"].map(num)
+    out[r"$\chi^2_F$"] = frame["statistic"].map(lambda v: "--" if pd.isna(v) else num(v, 2))
+    out["$p$"] = frame["p_value"].map(p_cell)
+    out["Spread (pp)"] = frame["spread"].map(lambda v: "--" if pd.isna(v) else num(v, 1))
+    out["Best"] = frame["best"].map(lambda v: "--" if pd.isna(v) else escape_latex(v))
+    return out.style.hide(axis="index").to_latex(
+        hrules=True, column_format="l" * len(header) + "rrrrl"
+    )
+
+
+def guideline_table(frame: pd.DataFrame) -> str:
+    """The empirical guideline: per activation, textbook family, best and runner-up by
+    mean rank, significant wins and agreement (booktabs; * = :func:`guideline_frame`'s
+    ``marked``)."""
+    def best(row) -> str:
+        labels = row.best.split(LIST_SEPARATOR)
+        return ", ".join(map(escape_latex, labels)) + (r"\textsuperscript{*}" if row.marked else "")
+
+    def runner_up(row) -> str:
+        return "--" if pd.isna(row.runner_up) else escape_latex(row.runner_up)
+
+    out = pd.DataFrame({
+        ("", "Activation"): frame["activation"].map(escape_latex),
+        ("", "Textbook"): frame["textbook"],
+        ("Best", "initializer"): [best(r) for r in frame.itertuples()],
+        ("Best", "rank"): frame["best_rank"].map(lambda v: num(v, 2)),
+        ("Runner-up", "initializer"): [runner_up(r) for r in frame.itertuples()],
+        ("Runner-up", "rank"): frame["runner_up_rank"].map(lambda v: "--" if pd.isna(v) else num(v, 2)),
+        ("Significant wins", "vs runner-up"): [
+            f"{r.wins_runner_up}/{r.n_cells}" if pd.notna(r.runner_up) else "--" for r in frame.itertuples()
+        ],
+        ("Significant wins", "vs all"): [f"{r.wins_others}/{r.pairs_others}" for r in frame.itertuples()],
+        ("", "Agreement"): frame["agreement"],
+    })
+    return out.style.hide(axis="index").to_latex(hrules=True, multicol_align="c", column_format="lllrlrccl")
+
+
+def signal_table(frame: pd.DataFrame) -> str:
+    """Spearman's rho, p and n per setting and over all runs (booktabs)."""
+    header = frame["columns"].iloc[0].capitalize()
+    out = pd.DataFrame({
+        header: frame["setting"].map(escape_latex),
+        "$n$": frame["n"].map(num),
+        r"$\rho$": frame["rho"].map(lambda v: "--" if pd.isna(v) else num(v, 2)),
+        "$p$": frame["p_value"].map(p_cell),
+    })
+    return out.style.hide(axis="index").to_latex(hrules=True, column_format="lrrr")
+
+
+_KINDS = {"dense": "Dense", "conv1d": "Conv1D", "conv2d": "Conv2D"}
+
+
+def _cell(row) -> str:
+    """A verdict for the table: ``pass``, ``skip``, or FAIL with the variance ratio or the
+    failed checks."""
+    if row.verdict != "FAIL":
+        return row.verdict
+    failed = row.failed.split(",")
+    detail = (
+        rf"$\times${row.measured_var / row.target_var:.2g}" if "var" in failed else row.failed
+    )
+    return rf"\textbf{{FAIL}} {detail}"
+
+
+def audit_table(df: pd.DataFrame) -> str:
+    """The verdicts as a booktabs ``tabular``: one row per initializer, one column per
+    kernel shape (grouped by layer kind); a FAIL cell gives the variance ratio
+    ``s**2 / sigma**2`` when the variance check failed, else the failed checks.
+
+    Needs the LaTeX packages ``booktabs`` and ``array``; the CSV has every column.
+    """
+    cells = df.assign(cell=[_cell(row) for row in df.itertuples()])
+    matrix = cells.pivot(index="initializer", columns="shape", values="cell")
+    matrix = matrix.loc[df["initializer"].unique(), df["shape"].unique()]
+    kinds = df.drop_duplicates("shape").set_index("shape")["kind"]
+    matrix.columns = pd.MultiIndex.from_tuples(
+        [(_KINDS[kinds[shape]], r"$\times$".join(shape.strip("()").split(", ")))
+         for shape in matrix.columns]
+    )  # fmt: skip
+    matrix.index.name, matrix.columns.names = None, ["", "Initializer"]
+    styler = matrix.style.format_index(breakable, escape="latex", axis=0)
+    return styler.to_latex(
+        hrules=True,
+        multicol_align="c",
+        column_format=r">{\raggedright\arraybackslash}p{1.45in}" + "l" * matrix.shape[1],
+    )
+
+
+def _ratio_tex(value: float) -> str:
+    if math.isnan(value):
+        return "--"
+    return r"$\infty$" if math.isinf(value) else rf"\num{{{value:.2g}}}"
+
+
+def theory_table(table: pd.DataFrame) -> str:
+    """The stability table as a booktabs ``tabular``: dataset shown when there are
+    several, repeated keys left blank, the ``note`` column only when a note exists.
+
+    Needs the LaTeX packages ``booktabs``, ``array`` and ``siunitx``.
+    """
+    keys = CURVE if table["dataset"].nunique() > 1 else CURVE[1:]
+    columns = {key: ("", key.capitalize()) for key in keys} | {
+        "theory_ratio": ("Theory", r"$q_L/q_1$"),
+        "theory": ("Theory", "verdict"),
+        "measured_ratio": ("Measured", r"$q_L/q_1$"),
+        "measured": ("Measured", "verdict"),
+    }
+    table = table.assign(note=table["note"].astype(object).fillna(""))  # all empty: read as float NaN
+    if table["note"].astype(bool).any():
+        columns["note"] = ("", "Why no theory")
+    frame = sparsify(table, keys[:-1])[list(columns)].set_axis(pd.MultiIndex.from_tuples(columns.values()), axis=1)
+    ratios = [columns["theory_ratio"], columns["measured_ratio"]]
+    styler = (
+        frame.style.hide(axis="index")
+        .format(escape="latex")
+        .format(breakable, subset=[columns["initializer"]], escape="latex")
+        .format(_ratio_tex, subset=ratios)
+    )
+    ragged = r">{{\raggedright\arraybackslash}}p{{{}}}"
+    note = [ragged.format("1.5in")] if "note" in columns else []
+    formats = ["l"] * (len(keys) - 1) + [ragged.format("1.25in"), "r", "l", "r", "l"] + note
+    return styler.to_latex(hrules=True, multicol_align="c", column_format="".join(formats))
+
+

@@ -1,0 +1,100 @@
+# Tables -> analysis: every number the figures and the paper show, computed once and
+# written as a table. `stats` tests the differences (Friedman per cell, Holm-corrected
+# pairwise Wilcoxon with rank-biserial effect sizes, BCa bootstrap CIs of the mean,
+# Wilson CIs of divergence, mean ranks; diverged runs enter as
+# config["stats"]["diverged_policy"] says); `analyze` derives the rest from the tidy
+# and stats tables; `audit` checks what each initializer draws; `theory` sets the
+# mean-field prediction beside the variance measured at init.
+
+
+rule stats:
+    input:
+        runs=study_paths.TABLES["runs"],
+        code=verb_code("stats"),
+    output:
+        **{
+            name: report(
+                f"{study_paths.STATS_DIR}/{name}.csv",
+                caption=f"../report/{name}.rst",
+                category="Statistical tests",
+            )
+            for name in study_paths.STATS_TABLES
+        },
+    log:
+        "logs/stats.log",
+    conda:
+        "../envs/initstudy.yaml"
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        policy=config["stats"]["diverged_policy"],
+        alpha=config["stats"]["alpha"],
+    shell:
+        "python -m initstudy stats --runs {input.runs:q} --out-dir {params.out_dir:q}"
+        " --diverged-policy {params.policy} --alpha {params.alpha} > {log:q} 2>&1"
+
+
+rule analyze:
+    input:
+        **study_paths.TABLES,
+        stats=rules.stats.output,
+        config=study_paths.RESOLVED_CONFIG,
+        code=verb_code("analyze"),
+    output:
+        **{
+            name: f"{study_paths.ANALYSIS_DIR}/{name}.csv"
+            for name in study_paths.ANALYSIS_TABLES
+        },
+    log:
+        "logs/analyze.log",
+    conda:
+        "../envs/initstudy.yaml"
+    params:
+        stats_dir=lambda wildcards, input: os.path.dirname(input.stats[0]),
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+    shell:
+        "python -m initstudy analyze --runs {input.runs:q} --history {input.history:q}"
+        " --signal {input.signal:q} --weights {input.weights:q} --stats-dir {params.stats_dir:q}"
+        " --config {input.config:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
+
+
+rule audit:
+    input:
+        config=study_paths.RESOLVED_CONFIG,
+        code=verb_code("audit", "initstudy.inits.custom"),
+    output:
+        study_paths.AUDIT,
+    log:
+        "logs/audit.log",
+    conda:
+        "../envs/initstudy.yaml"
+    shell:
+        "python -m initstudy audit --config {input.config:q} --csv {output:q} > {log:q} 2>&1"
+
+
+rule theory:
+    input:
+        config=study_paths.RESOLVED_CONFIG,
+        signal=study_paths.TABLES["signal"],
+        code=verb_code("theory"),
+    output:
+        **{
+            name: f"{study_paths.ANALYSIS_DIR}/{name}.csv"
+            for name in study_paths.THEORY_TABLES
+        },
+    log:
+        "logs/theory.log",
+    conda:
+        "../envs/initstudy.yaml"
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+    shell:
+        "python -m initstudy theory --config {input.config:q} --signal {input.signal:q}"
+        " --out-dir {params.out_dir:q} > {log:q} 2>&1"
+
+
+# Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
+localrules:
+    stats,
+    analyze,
+    audit,
+    theory,

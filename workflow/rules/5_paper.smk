@@ -1,0 +1,58 @@
+# The paper: `typeset` writes its macros (every number it cites, from the analysis
+# tables) and its LaTeX tables; latexmk compiles paper/main.tex with them and the
+# figures.
+
+
+rule typeset:
+    input:
+        runs=study_paths.TABLES["runs"],
+        analysis=rules.analyze.output,
+        stats=rules.stats.output,
+        audit=study_paths.AUDIT,
+        theory=rules.theory.output.theory,
+        config=study_paths.RESOLVED_CONFIG,
+        provenance=study_paths.PROVENANCE,
+        code=verb_code("typeset"),
+    output:
+        f"{study_paths.GENERATED}/variables.tex",
+        [
+            f"{study_paths.LATEX_TABLES_DIR}/{name}.tex"
+            for name in study_paths.LATEX_TABLES
+        ],
+    log:
+        "logs/typeset.log",
+    conda:
+        "../envs/initstudy.yaml"
+    params:
+        analysis_dir=lambda wildcards, input: os.path.dirname(input.analysis[0]),
+        stats_dir=lambda wildcards, input: os.path.dirname(input.stats[0]),
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+    shell:
+        "python -m initstudy typeset --runs {input.runs:q} --analysis-dir {params.analysis_dir:q}"
+        " --stats-dir {params.stats_dir:q} --audit {input.audit:q} --theory {input.theory:q}"
+        " --config {input.config:q} --provenance {input.provenance:q} --out-dir {params.out_dir:q}"
+        " > {log:q} 2>&1"
+
+
+PAPER_GENERATED.extend(rules.typeset.output)
+
+
+rule paper:
+    input:
+        PAPER_GENERATED,
+        tex=PAPER_SOURCES,
+    output:
+        report(study_paths.PAPER_PDF, caption="../report/paper.rst", category="Paper"),
+    log:
+        "logs/paper.log",
+    conda:
+        "../envs/latex.yaml"
+    shell:
+        "cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -outdir=build main.tex"
+        " > ../{log:q} 2>&1"
+
+
+# Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
+localrules:
+    typeset,
+    paper,
