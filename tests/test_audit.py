@@ -15,7 +15,7 @@ from initstudy import cli
 from initstudy.analysis import audit as au
 from initstudy.analysis.write import read_csv
 from initstudy.inits import custom as ci
-from initstudy.inits.specs import InitializerError
+from initstudy.study.specs import InitializerError
 from initstudy.paper.latex import breakable
 from initstudy.paper.macros import audit_macros
 from initstudy.paper.tables import audit_table

@@ -73,7 +73,9 @@ def test_tables_reads_the_records_of_the_configs_runs_only(tmp_path, monkeypatch
     import yaml
 
     from initstudy import cli
+    from initstudy.study import config
     from initstudy.train import records
+    from initstudy.train.pending import pending
     from test_records import a_record
 
     monkeypatch.chdir(tmp_path)
@@ -81,12 +83,15 @@ def test_tables_reads_the_records_of_the_configs_runs_only(tmp_path, monkeypatch
     args = ["tables", "--config", "config.yaml", "--records-root", "runs", "--provenance-out", "out/prov.json",
             *(f"--{name}-out=out/{name}.parquet" for name in ("runs", "history", "signal", "weights"))]
 
+    state = pending(config.check(tiny_config), "runs")
+    (path,) = state.records.values()
     assert cli.main(args) == 2  # the config's one record is not there yet
-    assert "runs/digits/mlp/relu/adam/d2/he_normal/s0/record.json: cannot read record" in capsys.readouterr().err
-    records.write("runs/digits/mlp/relu/adam/d2/he_normal/s0/record.json", a_record())
-    # a record of a run the config does not have stays out of the tables
-    records.write("runs/digits/mlp/relu/adam/d2/he_normal/s9/record.json",
+    assert f"{path}: cannot read record" in capsys.readouterr().err
+    records.write(path, a_record())
+    # a record of a run the config does not have, or of another identity, stays out of the tables
+    records.write("runs/digits/mlp/relu/adam/d2/he_normal/s9/record-0123456789abcdef.json",
                   a_record("digits/mlp/relu/adam/d2/he_normal/s9", seed=9))
+    records.write(path.parent / "record-0123456789abcdef.json", a_record(seed=0))
 
     assert cli.main(args) == 0
     assert capsys.readouterr().out.startswith("1 records -> out/runs.parquet, out/history.parquet")

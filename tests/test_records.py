@@ -19,11 +19,15 @@ def a_record(run_id="digits/mlp/relu/adam/d2/he_normal/s0", seed=0, diverged_epo
                 "val_accuracy": 0.4} for e in (1, 2)]
     if diverged_epoch:
         history[diverged_epoch - 1].update(train_loss=None, train_accuracy=None, val_loss=None, val_accuracy=None)
+    fields = {"dataset": dataset, "arch": arch, "activation": act, "optimizer": opt, "depth": int(depth[1:]),
+              "seed": seed}
     return {
-        "schema_version": 1,
-        "run": {"run_id": run_id, "dataset": dataset, "arch": arch, "activation": act, "optimizer": opt,
-                "depth": int(depth[1:]), "initializer": init, "initializer_spec": {"name": init, "label": init},
-                "seed": seed},
+        "schema_version": 2,
+        "run": {"run_id": run_id, **fields, "initializer": init, "initializer_spec": {"name": init, "label": init},
+                },
+        "identity": {"hash": "0123456789abcdef", "version": 1, "fields": fields, "initializer": {"name": init},
+                     "training": {"epochs": 2}, "keras_backend": "tensorflow", "deterministic": True,
+                     "data": "scikit-learn load_digits (bundled file)"},
         "training": {"epochs": 2, "batch_size": 32, "learning_rate": {"adam": 0.001}},
         "data": {"num_classes": 10, "input_shape": [8, 8, 1], "n_train": 100, "n_val": 10, "n_test": 20},
         "seeds": {"init": 1, "data_order": 2, "split": 3},
@@ -37,6 +41,7 @@ def a_record(run_id="digits/mlp/relu/adam/d2/he_normal/s0", seed=0, diverged_epo
         "diverged": diverged_epoch is not None, "diverged_epoch": diverged_epoch,
         "wall_time_s": 1.5,
         "pack": {"id": "p", "size": 1, "index": 0, "wall_time_s": 1.5},
+        "execution": {"threads": 1, "pack_size": 1, "bitwise_reproducible_at": "the same thread count"},
         "provenance": {"initstudy": "0", "git_commit": "abc", "packages": {}, "python": "3.11", "host": "h",
                        "platform": "p", "cpu": "c", "devices": ["CPU"], "keras_backend": "tensorflow",
                        "deterministic": True, "created": "now"},

@@ -14,7 +14,7 @@ from initstudy import cli
 from initstudy.analysis import audit as au
 from initstudy.analysis import theory as mf
 from initstudy.analysis.write import read_csv
-from initstudy.inits.specs import parse
+from initstudy.study.specs import parse
 from initstudy.paper.latex import merge_macros
 from initstudy.paper.macros import audit_macros, theory_macros
 from initstudy.paper.tables import theory_table

@@ -125,7 +125,7 @@ def test_tiny_study_end_to_end_to_the_pdf(tiny_run):
     assert history.groupby("run_id")["epoch"].apply(list).map(lambda e: e == [1, 2]).all()
     signal = pd.read_parquet(workdir / "results" / "signal.parquet")
     assert len(signal) == N_RUNS * (TINY_STUDY["training"]["epochs"] + 1) * 2  # epochs 0..E × 2 layers
-    assert len(list((workdir / "results" / "runs").rglob("record.json"))) == N_RUNS
+    assert len(list((workdir / "results" / "runs").rglob("record-*.json"))) == N_RUNS
 
     # the statistics: one row per cell (arch) and per cell × initializer or pair
     for name, columns in STATS_COLUMNS.items():

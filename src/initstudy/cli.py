@@ -47,36 +47,49 @@ def cmd_train(args) -> int:
     runtime.configure(threads=args.threads, deterministic=not args.no_determinism, xla=training["xla"])
     written = train_pack(pack, training, out_root=args.out_root, checkpoint_dir=args.checkpoint_dir,
                          export_dir=args.export_dir, data_dir=args.data_dir)
+    if args.done:
+        from initstudy.core.atomic import write_text
+
+        write_text(args.done, "".join(f"{path}\n" for path in written))
     for path in written:
         print(path)
     return 0
 
 
 def cmd_validate(args) -> int:
-    from initstudy.study import config
-    from initstudy.study import runs
+    from initstudy.core.atomic import write_text
+    from initstudy.inits import resolve
+    from initstudy.study import config, runs
 
     cfg = config.load(args.config)
+    resolve.check_config(cfg)
     packs = runs.make_packs(runs.expand(cfg), cfg["training"]["pack_size"])
-    print(f"{args.config}: valid; {sum(len(p.runs) for p in packs)} runs in {len(packs)} training jobs")
+    message = f"{args.config}: valid; {sum(len(p.runs) for p in packs)} runs in {len(packs)} training jobs"
+    if args.stamp:
+        write_text(args.stamp, message + "\n")
+    print(message)
     return 0
 
 
 def cmd_plan(args) -> int:
+    from initstudy.core import runtime
     from initstudy.study import config
     from initstudy.train import plan
 
-    print(plan.render(plan.plan(config.load(args.config), args.root)))
+    cfg = config.load(args.config)
+    runtime.configure(threads=args.threads or cfg["training"]["threads"], xla=cfg["training"]["xla"])
+    print(plan.render(plan.plan(cfg, args.root)))
     return 0
 
 
 def cmd_tables(args) -> int:
-    from initstudy.study import config, runs
+    from initstudy.study import config
     from initstudy.tables import build
+    from initstudy.train.pending import pending
 
     # The records of the config's runs (not whatever lies below the folder: a record
     # of a run the config no longer has stays out of the tables).
-    paths = [run.record_path(args.records_root) for run in runs.expand(config.load(args.config))]
+    paths = list(pending(config.load(args.config), args.records_root).records.values())
     outputs = {name: getattr(args, f"{name}_out") for name in paths_of.TABLES}
     build.write_tables(paths, outputs, args.provenance_out)
     print(f"{len(paths)} records -> {', '.join(map(str, outputs.values()))}, {args.provenance_out}")
@@ -179,20 +192,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pack", required=True, help="JSON {pack_id, runs, training}, or @FILE holding it")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="TF intra/inter-op threads (the rule's threads)")
-    p.add_argument("--out-root", default="results/runs")
-    p.add_argument("--checkpoint-dir", default="results/checkpoints")
+    p.add_argument("--out-root", default=paths_of.RUNS_ROOT)
+    p.add_argument("--checkpoint-dir", default=paths_of.CHECKPOINTS)
+    p.add_argument("--done", help="once every record is written, list them in this file (the job's output)")
     p.add_argument("--export-dir", default=None, help="also save each member as DIR/<run_id>/model.keras")
     p.add_argument("--data-dir", default=None, help="Keras dataset cache (default ~/.keras/datasets)")
     p.add_argument("--no-determinism", action="store_true", help="leave TF op determinism off (recorded)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("validate", help="check a config file and count its runs and jobs")
+    p = sub.add_parser("validate", help="check a config file (initializers with Keras too) and count its runs")
     p.add_argument("config")
+    p.add_argument("--stamp", help="on success, also write the verdict to this file (the workflow's check)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("plan", help="cost preview: train jobs per (dataset, arch, depth) and estimated time")
     p.add_argument("config")
-    p.add_argument("--root", default="results/runs", help="where finished records (and their timings) are")
+    p.add_argument("--root", default=paths_of.RUNS_ROOT, help="where finished records (and their timings) are")
+    p.add_argument("--threads", type=positive_int, help="threads of the rate measurement (default: the config's)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("tables", help="build the tidy tables from the records of a config's runs")
@@ -257,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from initstudy.study.config import ConfigError
     from initstudy.data.datasets import DatasetError
-    from initstudy.inits.specs import InitializerError
+    from initstudy.study.specs import InitializerError
     from initstudy.train.records import RecordError
 
     try:

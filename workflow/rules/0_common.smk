@@ -1,5 +1,8 @@
-# Config validation and the run table: everything the rules below need, computed
-# once when the workflow is parsed. A bad config stops here, before any job runs.
+# Config validation and what is left to train: everything the rules below need,
+# computed once when the workflow is parsed, without importing Keras or TensorFlow
+# (seconds per Snakemake call). A bad config stops here, before any job runs; what
+# only Keras can check (initializer classes and their arguments) every train job
+# checks before it trains.
 import glob
 import json
 import os
@@ -8,17 +11,13 @@ import sys
 from initstudy.core import code as code_inputs
 from initstudy.study import config as study_config
 from initstudy.study import paths as study_paths
-from initstudy.study import runs as study_runs
 
 try:
     study_config.check(config)
 except study_config.ConfigError as error:
     sys.exit(f"initstudy: {error}")
 
-RUNS = study_runs.expand(config)
-PACKS = study_runs.make_packs(RUNS, config["training"]["pack_size"])
-RECORDS = [run.record_path() for run in RUNS]
-PAPER_PDF = "paper/build/main.pdf"
+PAPER_PDF = study_paths.PAPER_PDF
 # What the paper is built from: each stage's rule file appends the files it
 # generates for the paper, so adding a stage is one include and one extend.
 PAPER_GENERATED = []

@@ -1,48 +1,36 @@
-# One job per pack: the pack's runs are trained as one stacked model in one
-# process, and the job's outputs are the pack's records, one per run. With
-# training.pack_size: 1 every run is its own job.
+# Training: the runs without a finished record of the same identity (fields,
+# initializer spec, every setting that changes their numbers) are packed, and one
+# job trains each pack as one stacked model. Finished records are a cache: adding
+# seeds, initializers or depths trains exactly the new runs, and changing threads,
+# pack size or resources retrains nothing. Each pack's manifest (its members and the
+# training settings) is written when the workflow is parsed; the job reads it, writes
+# one record per run and then its `.done` list, the job's output.
+from initstudy.train import pending as pending_runs
+
+PENDING = pending_runs.pending(config)
+pending_runs.write_manifests(PENDING, config["training"])
+print(pending_runs.describe(PENDING), file=sys.stderr)
 
 
-def pack_payload(pack):
-    """The pack as JSON for `initstudy train --pack` (a params change retrains)."""
-    return json.dumps(
-        {
-            "pack_id": pack.pack_id,
-            "runs": [run.to_dict() for run in pack.runs],
-            "training": config["training"],
-        },
-        sort_keys=True,
-    )
-
-
-def custom_initializer_modules(runs):
-    """The initstudy modules the custom initializers of `runs` name (as in
-    "initstudy.inits.custom:FixedUniform"), imported by name at run time: no import
-    statement shows them."""
-    names = {run.init.name.partition(":")[0] for run in runs if run.init.is_custom}
-    return sorted(name for name in names if name.startswith("initstudy."))
-
-
-for pack in PACKS:
-
-    rule:
-        name:
-            f"train_{pack.pack_id.replace('-', '_')}"
-        input:
-            code=verb_code("train", *custom_initializer_modules(pack.runs)),
-        output:
-            [run.record_path() for run in pack.runs],
-        log:
-            f"logs/train/{pack.pack_id}.log",
-        conda:
-            "../envs/initstudy.yaml"
-        threads: config["training"]["threads"]
-        resources:
-            gpu=int(config["training"]["gpu"]),
-            mem_mb=4000,
-            runtime=120,
-        params:
-            pack=pack_payload(pack),
-        shell:
-            "python -m initstudy train --pack {params.pack:q} --threads {threads}"
-            " > {log:q} 2>&1"
+# The code of the trainer is not an input: a record is retrained only when its
+# identity changes, never because the code was edited (bump
+# initstudy.train.identity.IDENTITY_VERSION when a change alters the numbers). What
+# only Keras can check (initializer classes and their arguments) each job checks
+# first, before it trains anything, and a failure prints its one-line reason.
+rule train:
+    input:
+        pack=f"{study_paths.PACKS_DIR}/{{pack}}.json",
+    output:
+        f"{study_paths.PACKS_DIR}/{{pack}}.done",
+    log:
+        "logs/train/{pack}.log",
+    conda:
+        "../envs/initstudy.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        gpu=int(config["training"]["gpu"]),
+        mem_mb=4000,
+        runtime=120,
+    shell:
+        "python -m initstudy train --pack @{input.pack:q} --threads {threads}"
+        " --done {output:q} > {log:q} 2>&1 || (tail -n 5 {log:q} >&2; exit 1)"

@@ -1,14 +1,15 @@
 # Records -> tidy tables. The command line names the resolved config, not the
 # records (a large grid's list would not fit on it): `initstudy tables` reads the
-# records of that config's runs, the same list as RECORDS below. ancient(): the
+# records of that config's runs. Its inputs are the train jobs' `.done` lists (see
+# initstudy.train.pending.table_inputs), which stand for the records. ancient(): the
 # resolved config is rewritten whenever any config value changes (stats, paper
-# options too); the tables depend only on the records (and RECORDS already follows
+# options too); the tables depend only on the records (and their inputs already follow
 # the grid), so a rewritten config alone does not rebuild them and all below them.
 
 
 rule aggregate:
     input:
-        records=RECORDS,
+        records=pending_runs.table_inputs(PENDING),
         config=ancient(study_paths.RESOLVED_CONFIG),
         code=verb_code("tables"),
     output:
@@ -21,6 +22,9 @@ rule aggregate:
         "logs/aggregate.log",
     conda:
         "../envs/initstudy.yaml"
+    params:
+        # A grid that shrank still has finished .done lists; its records changed.
+        records=PENDING.digest,
     shell:
         "python -m initstudy tables --config {input.config:q}"
         " --runs-out {output.runs:q} --history-out {output.history:q}"

@@ -47,13 +47,8 @@ import yaml
 
 from initstudy.core.atomic import write_text
 from initstudy.inits.custom import CUT, channels_first_fans, keras_fans
-from initstudy.inits.specs import (
-    InitializerError,
-    InitSpec,
-    build,
-    check_shape_support,
-    parse,
-)
+from initstudy.inits.resolve import build
+from initstudy.study.specs import InitializerError, InitSpec, check_shape_support, parse
 
 #: Dense (64,64), (256,32), (32,256); Conv1D (5,16,32); Conv2D (3,3,16,32), (5,5,3,64).
 DEFAULT_SHAPES: tuple[tuple[int, ...], ...] = (

@@ -47,7 +47,8 @@ import scipy.special
 
 from initstudy.analysis.audit import intended_scheme
 from initstudy.data.datasets import DATASETS
-from initstudy.inits.specs import build, parse
+from initstudy.inits.resolve import build
+from initstudy.study.specs import parse
 
 #: SELU constants (Klambauer et al., 2017, arXiv:1706.02515), as in ``tf.nn.selu``.
 SELU_ALPHA = 1.6732632423543772848170429916717

@@ -1,7 +1,7 @@
 """Named kill points, for testing that a SIGKILL at any point loses nothing.
 
 ``point(name)`` does nothing unless the environment variable ``INITSTUDY_KILL_AT``
-equals ``name``; then the process sends itself SIGKILL, a real and uncatchable
+matches ``name`` (a shell-style pattern: ``atomic:record-*.json``); then the process sends itself SIGKILL, a real and uncatchable
 kill at a reproducible place (a timer-based kill from outside could not hit
 "between writing the temporary file and renaming it" reliably). Names used:
 ``epoch<e>-step<k>`` (mid-epoch), ``epoch<e>-saved`` (between epochs, after the
@@ -10,6 +10,7 @@ checkpoint), ``atomic:<file name>`` (temporary file written, not yet renamed).
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import signal
 
@@ -17,5 +18,6 @@ ENV = "INITSTUDY_KILL_AT"
 
 
 def point(name: str) -> None:
-    if os.environ.get(ENV) == name:
+    pattern = os.environ.get(ENV)
+    if pattern is not None and fnmatch.fnmatchcase(name, pattern):
         os.kill(os.getpid(), signal.SIGKILL)

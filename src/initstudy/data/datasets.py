@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import functools
 import gzip
+import importlib.metadata
 import math
 import numbers
 import os
@@ -82,6 +83,11 @@ class DatasetSpec:
     input_shape: tuple[int, ...]
     num_classes: int
     description: str
+    #: What fixes the data's values (part of a run's identity): the generating
+    #: package and its version, or the fixed file or code that makes them.
+    version: Callable[[], str]
+    #: Examples before the validation split (train + validation), and test examples.
+    sizes: tuple[int, int]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -480,6 +486,19 @@ def _cifar10_splits(data_dir: Path) -> Splits:
 # --------------------------------------------------------------------------- registry
 
 
+#: Raise when the shapes generator (make_shapes and its constants) changes what it draws.
+SHAPES_GENERATOR_VERSION = 1
+
+
+def _package_version(package: str) -> Callable[[], str]:
+    """The version of the package that generates a dataset (its values may change with it)."""
+    return lambda: f"{package} {importlib.metadata.version(package)}"
+
+
+def _fixed(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
 def _generated(splits: Callable[[], Splits]) -> Callable[[Path], Splits]:
     """A source for data generated in-process, which needs no data_dir."""
     return lambda data_dir: splits()
@@ -491,30 +510,42 @@ DATASETS: dict[str, DatasetSpec] = {
         (1, MNIST1D_LENGTH, 1),
         10,
         "MNIST-1D, generated offline: 4000 train / 1000 test signals of length 40",
+        _package_version("mnist1d"),
+        (4000, 1000),
     ),
     "digits": DatasetSpec(
         _generated(_digits_splits),
         (8, 8, 1),
         10,
         "scikit-learn 8x8 digits: 1438 train / 359 fixed test images",
+        _fixed("scikit-learn load_digits (bundled file)"),
+        (1438, 359),
     ),
     "shapes": DatasetSpec(
         _generated(_shapes_splits),
         (SHAPES_SIZE, SHAPES_SIZE, 1),
         len(SHAPES_CLASS_NAMES),
         "Shapeset-3x2-like synthetic shapes: 4000 train / 1000 test 16x16 images, 9 classes",
+        _fixed(f"initstudy shapes generator {SHAPES_GENERATOR_VERSION}"),
+        (4000, 1000),
     ),
     "mnist": DatasetSpec(
-        _mnist_splits, (28, 28, 1), 10, "MNIST from Keras' cache: 60000 train / 10000 test"
+        _mnist_splits, (28, 28, 1), 10, "MNIST from Keras' cache: 60000 train / 10000 test",
+        _fixed("Keras cache mnist.npz"),
+        (60000, 10000),
     ),
     "fashion_mnist": DatasetSpec(
         _fashion_mnist_splits,
         (28, 28, 1),
         10,
         "Fashion-MNIST from Keras' cache: 60000 train / 10000 test",
+        _fixed("Keras cache fashion-mnist"),
+        (60000, 10000),
     ),
     "cifar10": DatasetSpec(
-        _cifar10_splits, (32, 32, 3), 10, "CIFAR-10 from Keras' cache: 50000 train / 10000 test"
+        _cifar10_splits, (32, 32, 3), 10, "CIFAR-10 from Keras' cache: 50000 train / 10000 test",
+        _fixed("Keras cache cifar-10-batches-py"),
+        (50000, 10000),
     ),
 }
 
@@ -542,7 +573,10 @@ def _check_arguments(name: str, validation_split: float, seed: int) -> DatasetSp
 
 
 def _check_splits(name: str, spec: DatasetSpec, splits: Splits) -> None:
-    """Shapes and labels as the registry entry promises, whatever the source read."""
+    """Sizes, shapes and labels as the registry entry promises, whatever the source read."""
+    sizes = (len(splits.y_train), len(splits.y_test))
+    if sizes != spec.sizes:
+        raise DatasetError(f"{name}: {sizes[0]} train and {sizes[1]} test examples, expected {spec.sizes}")
     for part in ("train", "test"):
         x, y = getattr(splits, f"x_{part}"), getattr(splits, f"y_{part}")
         if x.shape[1:] != spec.input_shape:

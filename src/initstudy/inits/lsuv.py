@@ -23,7 +23,7 @@ import numpy as np
 from keras import ops
 
 from initstudy.core import runtime
-from initstudy.inits.specs import InitSpec
+from initstudy.study.specs import InitSpec
 
 #: ``forward(params, x) -> (logits, [(pre-activation, activation) per hidden layer])``.
 Forward = Callable

@@ -29,7 +29,7 @@ from typing import Sequence
 import keras
 from keras import ops
 
-from initstudy.inits import specs as initializers
+from initstudy.inits import resolve as initializers
 from initstudy.study.runs import Pack, Run
 
 

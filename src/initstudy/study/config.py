@@ -23,7 +23,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from initstudy.inits import specs as initializers
+from initstudy.study import specs as initializers
 
 #: Package data, so an installed initstudy validates configs outside a checkout.
 SCHEMA = resources.files("initstudy").joinpath("schemas/config.schema.yaml")
@@ -85,7 +85,9 @@ def check_schema(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_semantics(config: dict[str, Any]) -> None:
-    """Checks beyond the schema: initializer specs resolve, labels are unique, identity fits."""
+    """Checks beyond the schema that need no Keras: initializer specs are well formed
+    (:func:`initstudy.study.specs.parse`), labels are unique, identity fits. Whether
+    Keras can build each spec is :func:`initstudy.inits.resolve.check_config`."""
     for i, entry in enumerate(config.get("audit", {}).get("extra_initializers", [])):
         try:
             initializers.parse(entry, where=f"audit.extra_initializers[{i}]")

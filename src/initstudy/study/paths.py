@@ -8,6 +8,8 @@ RESULTS = "results"
 #: One folder per run below it: ``<RUNS_ROOT>/<run_id>/record.json``.
 RUNS_ROOT = f"{RESULTS}/runs"
 CHECKPOINTS = f"{RESULTS}/checkpoints"
+#: One manifest per pack of pending runs (the input of its train job) and its done marker.
+PACKS_DIR = f"{RESULTS}/packs"
 RESOLVED_CONFIG = f"{RESULTS}/config.resolved.yaml"
 PROVENANCE = f"{RESULTS}/provenance.json"
 #: The tidy tables: name -> path.
@@ -32,8 +34,3 @@ LATEX_TABLES_DIR = f"{GENERATED}/tables"
 #: The generated LaTeX tables (``<LATEX_TABLES_DIR>/<name>.tex``) of :mod:`initstudy.paper.typeset`.
 LATEX_TABLES = ("grid", "software", "results", "depth", "guideline", "signal", "audit", "theory")
 PAPER_PDF = "paper/build/main.pdf"
-
-
-def record_path(run_id: str, root: str = RUNS_ROOT) -> str:
-    """The record of the run ``run_id`` below ``root``."""
-    return f"{root}/{run_id}/record.json"

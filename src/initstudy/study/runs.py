@@ -1,8 +1,8 @@
 """Runs and packs: the grid expanded into named units of work.
 
 A *run* is one trained network: (dataset, arch, activation, optimizer, depth,
-initializer, seed). Its ``run_id`` is its record's path below ``results/runs/``, so
-a path and a table row name the same thing. Every seed a run uses derives from its
+initializer, seed). Its ``run_id`` is its folder below ``results/runs/``, so a path and a
+table row name the same thing. Every seed a run uses derives from its
 fields (:func:`derive_seed`), never from a global counter.
 
 A *pack* is a list of runs trained together as one stacked model. Members must
@@ -16,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
-from initstudy.inits import specs as initializers
+from initstudy.study import specs as initializers
 
-RUNS_ROOT = "results/runs"
 #: The path template of a record; the Snakefile's wildcards use the same names.
+#: Hex digits of the member digest in a pack id.
+PACK_DIGEST_LENGTH = 10
 RECORD_TEMPLATE = "{dataset}/{arch}/{activation}/{optimizer}/d{depth}/{initializer}/s{seed}"
 
 
@@ -49,9 +50,6 @@ class Run:
     @property
     def run_id(self) -> str:
         return RECORD_TEMPLATE.format(**self.fields())
-
-    def record_path(self, root: str = RUNS_ROOT) -> str:
-        return f"{root}/{self.run_id}/record.json"
 
     def fields(self) -> dict[str, Any]:
         """The run's identifying fields, as they appear in records and tables."""
@@ -124,12 +122,15 @@ def pack_key(run: Run) -> tuple:
     return (run.dataset, run.arch, run.optimizer, run.depth)
 
 
-def make_packs(runs: Iterable[Run], pack_size: int) -> list[Pack]:
+def make_packs(runs: Iterable[Run], pack_size: int, tags: Mapping[str, str] | None = None) -> list[Pack]:
     """Group runs by :func:`pack_key` and cut each group into packs of ``pack_size``.
 
     Members are ordered by activation (a pack applies each activation to one
-    contiguous slice of the member axis), then initializer and seed. The pack id
-    names the group and the chunk: ``mnist1d-mlp-adam-d10-0``.
+    contiguous slice of the member axis), then initializer and seed. The pack id names
+    the group and its members: ``mnist1d-mlp-adam-d10-<digest>``, the digest of the
+    members' ``tags`` (by run id; e.g. their identity hashes; default the run ids), so
+    the same members under the same settings always form the same pack, and a pack
+    of other members or settings never takes its name.
     """
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
@@ -140,5 +141,7 @@ def make_packs(runs: Iterable[Run], pack_size: int) -> list[Pack]:
         dataset, arch, optimizer, depth = key
         for k in range(0, len(members), pack_size):
             chunk = tuple(members[k:k + pack_size])
-            packs.append(Pack(f"{dataset}-{arch}-{optimizer}-d{depth}-{k // pack_size}", chunk))
+            names = "|".join(tags[r.run_id] if tags else r.run_id for r in chunk)
+            digest = hashlib.sha256(names.encode()).hexdigest()[:PACK_DIGEST_LENGTH]
+            packs.append(Pack(f"{dataset}-{arch}-{optimizer}-d{depth}-{digest}", chunk))
     return packs

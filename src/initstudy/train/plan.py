@@ -1,82 +1,76 @@
 """Cost preview: what a config will train, and how long that should take.
 
-For each (dataset, arch, depth) of the grid: how many runs, how many are already
-done (their record exists), how many train jobs (packs) the rest need, and an
-estimate of the time left. The estimate uses the measured ``wall_time_s`` of
-finished runs (a run's share of its pack's wall time): the mean at the same
-(dataset, arch, depth) when there is one, else a straight line in depth fitted
-to that (dataset, arch)'s finished depths (per-run time grows about linearly with
-depth: one more layer, one more matmul), else "no timing" — train a few runs first
-(e.g. the smallest depth) to calibrate.
+For each (dataset, arch, depth) of the grid: how many runs, how many are done (a
+record of the same identity exists, :mod:`initstudy.train.pending`), how many train
+jobs the rest need, their floating-point operations (:mod:`initstudy.train.cost`)
+and the time those take at a rate measured on this machine when the plan is made.
+Where runs are done, their measured wall times stand beside what the estimate says
+they should have taken, so the estimate's error is visible before the rest is
+submitted.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from initstudy.train import records
+from initstudy.study import paths
+from initstudy.train import cost, records
+from initstudy.train.pending import pending
 
-from initstudy.study import runs
+COLUMNS = ["dataset", "arch", "depth", "runs", "done", "train_jobs", "tflop_left", "estimate_s",
+           "done_measured_s", "done_estimated_s"]
 
 
-def timings(root: str | Path) -> pd.DataFrame:
-    """Per-run wall time of every finished record below ``root``."""
+def plan(config: dict, root: str | Path = paths.RUNS_ROOT, rate_gflops: float | None = None) -> pd.DataFrame:
+    """One row per (dataset, arch, depth). ``rate_gflops`` is the trainer's rate
+    (default: :func:`~initstudy.train.cost.matmul_rate` × ``TRAINER_EFFICIENCY``)."""
+    if rate_gflops is None:
+        rate_gflops = cost.matmul_rate() * cost.TRAINER_EFFICIENCY
+    state = pending(config, root)
+    todo = {run.run_id for run in state.pending}
+    training = config["training"]
     rows = []
-    for path in Path(root).rglob("record.json"):
-        try:
-            record = records.read(path)
-        except records.RecordError:
-            continue  # a corrupt record is not a timing; `aggregate` will name it
-        run = record["run"]
-        rows.append({"dataset": run["dataset"], "arch": run["arch"], "depth": run["depth"],
-                     "wall_time_s": record["wall_time_s"]})
-    return pd.DataFrame(rows, columns=["dataset", "arch", "depth", "wall_time_s"])
-
-
-def estimate(done: pd.DataFrame, dataset: str, arch: str, depth: int) -> tuple[float, str]:
-    """(seconds per run, how it was estimated); NaN when nothing can be said."""
-    same = done[(done.dataset == dataset) & (done.arch == arch)]
-    at_depth = same[same.depth == depth]
-    if len(at_depth):
-        return float(at_depth.wall_time_s.mean()), f"measured ({len(at_depth)} runs)"
-    means = same.groupby("depth").wall_time_s.mean()
-    if len(means) >= 2:
-        slope, intercept = np.polyfit(means.index.to_numpy(float), means.to_numpy(), 1)
-        return max(float(intercept + slope * depth), 0.0), f"fitted on depths {list(means.index)}"
-    return float("nan"), "no timing yet"
-
-
-def plan(config: dict, root: str | Path = runs.RUNS_ROOT) -> pd.DataFrame:
-    all_runs = runs.expand(config)
-    left = [not (Path(root) / r.run_id / "record.json").exists() for r in all_runs]
-    packs = runs.make_packs([r for r, todo in zip(all_runs, left) if todo], config["training"]["pack_size"])
-    done = timings(root)
-    rows = []
-    for (dataset, arch, depth), group in pd.DataFrame(
-            [{"dataset": r.dataset, "arch": r.arch, "depth": r.depth, "todo": todo}
-             for r, todo in zip(all_runs, left)]
-    ).groupby(["dataset", "arch", "depth"]):
-        per_run, basis = estimate(done, dataset, arch, int(depth))
-        n_left = int(group.todo.sum())
-        rows.append({"dataset": dataset, "arch": arch, "depth": int(depth), "runs": len(group),
-                     "done": len(group) - n_left,
-                     "train_jobs": sum(1 for p in packs if p.key[0] == dataset and p.key[1] == arch
-                                       and p.key[3] == depth),
-                     "s_per_run": per_run, "estimate_s": per_run * n_left, "basis": basis})
-    return pd.DataFrame(rows)
+    for run in state.runs:
+        flops = cost.run_flops(run, training)
+        measured = float("nan")
+        if run.run_id not in todo:
+            try:
+                measured = records.read(state.records[run.run_id])["wall_time_s"]
+            except records.RecordError:
+                pass
+        rows.append({"dataset": run.dataset, "arch": run.arch, "depth": run.depth, "todo": run.run_id in todo,
+                     "flops": flops, "measured": measured})
+    frame = pd.DataFrame(rows)
+    jobs = pd.Series([(p.key[0], p.key[1], p.key[3]) for p in state.packs], dtype=object).value_counts()
+    out = []
+    for (dataset, arch, depth), group in frame.groupby(["dataset", "arch", "depth"], sort=True):
+        left, done = group[group.todo], group[~group.todo]
+        out.append({
+            "dataset": dataset, "arch": arch, "depth": int(depth), "runs": len(group), "done": len(done),
+            "train_jobs": int(jobs.get((dataset, arch, depth), 0)),
+            "tflop_left": left.flops.sum() / 1e12,
+            "estimate_s": left.flops.sum() / (rate_gflops * 1e9),
+            "done_measured_s": done.measured.sum(min_count=1),
+            "done_estimated_s": done.flops.sum() / (rate_gflops * 1e9) if len(done) else float("nan"),
+        })
+    table = pd.DataFrame(out, columns=COLUMNS)
+    table.attrs["rate_gflops"] = rate_gflops
+    return table
 
 
 def render(table: pd.DataFrame) -> str:
-    total = table.estimate_s.sum(min_count=1)
-    unknown = table.estimate_s.isna() & (table.runs > table.done)
-    lines = [table.to_string(index=False, float_format=lambda v: f"{v:.1f}"), ""]
+    rate = table.attrs["rate_gflops"]
+    lines = [table.to_string(index=False, float_format=lambda v: f"{v:.2f}"), ""]
     lines.append(f"{int(table.runs.sum())} runs, {int(table.done.sum())} done, "
                  f"{int(table.train_jobs.sum())} train jobs to run")
-    known = "unknown" if np.isnan(total) else f"{total / 3600:.2f} h of one job slot"
-    lines.append(f"estimated wall time of the training left: {known}"
-                 + (f" (+ {int(unknown.sum())} rows without a timing: train a few runs to calibrate)"
-                    if unknown.any() else ""))
+    lines.append(f"estimated compute of the training left: {table.estimate_s.sum() / 3600:.2f} h of one job "
+                 f"slot ({table.tflop_left.sum():.2f} TFLOP at {rate:.1f} GFLOP/s: this machine's batched "
+                 f"matmul rate × {cost.TRAINER_EFFICIENCY} trainer efficiency)")
+    done = table.dropna(subset=["done_measured_s"])
+    if len(done):
+        measured, estimated = done.done_measured_s.sum(), done.done_estimated_s.sum()
+        lines.append(f"finished runs took {measured:.1f} s measured against {estimated:.1f} s estimated "
+                     f"(measured / estimated = {measured / estimated:.2f})")
     return "\n".join(lines)

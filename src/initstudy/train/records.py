@@ -18,7 +18,7 @@ import jsonschema
 
 from initstudy.core.atomic import write_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class RecordError(ValueError):

@@ -1,0 +1,144 @@
+"""Initializer specs as the config states them, normalised without Keras.
+
+A *spec* is what the config says about an initializer:
+
+- a Keras name: ``he_normal``;
+- a name with arguments: ``{name: random_normal, stddev: 0.01}``;
+- a custom class by import path: ``{name: "initstudy.inits.custom:FixedUniform", limit: 0.05}``
+  (a ``keras.initializers.Initializer``; importing it runs user code, so configs
+  must be trusted);
+- a data-dependent scheme (:data:`DATA_DEPENDENT`, LSUV) over a data-free ``base``;
+- optionally ``label: my_label`` to name it in paths and figures, and
+  ``intended: "variance_scaling scale=2 mode=fan_in"`` to declare, for the audit,
+  the scheme a custom class means to draw (metadata: not passed to the class).
+
+:func:`parse` normalises a spec to an :class:`InitSpec` with a stable, path-safe
+``label`` (``random_normal-stddev0.01``) and checks everything that needs no Keras:
+its shape, labels, a derived seed, the arguments of data-dependent schemes. That
+the name is a Keras initializer or an importable class, and that Keras accepts the
+arguments, is checked by :mod:`initstudy.inits.resolve`, which also builds the
+Keras initializer. The split keeps the workflow's parsing free of Keras and
+TensorFlow (seconds per Snakemake call).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+#: Data-dependent schemes: name -> (defaults of their own arguments). Their
+#: ``base`` spec draws the weights; the trainer then rescales them on data.
+DATA_DEPENDENT: dict[str, dict[str, Any]] = {
+    "lsuv": {"base": "orthogonal", "tol": 0.1, "max_iter": 10},
+}
+
+#: Keys of a spec that describe it rather than configure the class.
+METADATA = ("name", "label", "intended")
+_LABEL_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+class InitializerError(ValueError):
+    """A spec that cannot become an initializer; the message names what and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InitSpec:
+    """A normalised initializer spec.
+
+    ``name`` is a Keras built-in, a data-dependent scheme, or ``module:Class``;
+    ``kwargs`` are its arguments (sorted, JSON-compatible); ``label`` names it in
+    paths, tables and figures.
+    """
+
+    name: str
+    kwargs: tuple[tuple[str, Any], ...]
+    label: str
+    intended: str | None = None
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.kwargs)
+
+    @property
+    def is_custom(self) -> bool:
+        return ":" in self.name
+
+    @property
+    def is_data_dependent(self) -> bool:
+        return self.name in DATA_DEPENDENT
+
+    @property
+    def base(self) -> "InitSpec":
+        """The data-free spec that draws the weights (itself unless data-dependent)."""
+        if not self.is_data_dependent:
+            return self
+        return parse(self.arguments["base"], where=f"{self.label}.base")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"name": self.name, **self.arguments, "label": self.label}
+        if self.intended is not None:
+            out["intended"] = self.intended
+        return out
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return parse(value).label
+    return str(value)
+
+
+def default_label(name: str, kwargs: dict[str, Any]) -> str:
+    """``name-key1value1-key2value2`` with keys sorted; custom classes use their class name."""
+    stem = name.split(":")[-1] if ":" in name else name
+    parts = [stem] + [f"{k}{_format_value(v)}" for k, v in sorted(kwargs.items())]
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", "-".join(parts))
+
+
+def parse(spec: Any, where: str = "initializer") -> InitSpec:
+    """Normalise a config entry to an :class:`InitSpec`, or raise :class:`InitializerError`
+    (for what can be told without Keras; :func:`initstudy.inits.resolve.check` the rest)."""
+    if isinstance(spec, InitSpec):
+        return spec
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise InitializerError(
+            f"{where}: {spec!r} is not an initializer spec; expected a name "
+            "or a mapping with a 'name' key"
+        )
+    kwargs = {k: v for k, v in spec.items() if k not in METADATA}
+    name = spec["name"]
+    if "seed" in kwargs:
+        raise InitializerError(
+            f"{where}: 'seed' is derived from each run's fields; remove it from the spec"
+        )
+    if name in DATA_DEPENDENT:
+        unknown = sorted(set(kwargs) - set(DATA_DEPENDENT[name]))
+        if unknown:
+            raise InitializerError(
+                f"{where}: {name} got unknown argument(s) {', '.join(map(repr, unknown))}; "
+                f"expected {', '.join(sorted(DATA_DEPENDENT[name]))}"
+            )
+    label = spec.get("label") or default_label(name, kwargs)
+    if name in DATA_DEPENDENT:
+        kwargs = {**DATA_DEPENDENT[name], **kwargs}
+        parse(kwargs["base"], where=f"{where}.base")
+    if not isinstance(label, str) or not _LABEL_OK.match(label):
+        raise InitializerError(
+            f"{where}: label {label!r} must be letters, digits, '_', '.', '+' or '-'"
+        )
+    return InitSpec(name=name, kwargs=tuple(sorted(kwargs.items())), label=label,
+                    intended=spec.get("intended"))
+
+
+def check_shape_support(spec: Any, kernel_ndim: int, where: str = "initializer") -> None:
+    """Refuse specs that cannot draw a kernel of this rank (identity needs 2-D)."""
+    spec = parse(spec, where).base
+    if spec.name == "identity" and kernel_ndim != 2:
+        raise InitializerError(
+            f"{where}: identity only fits 2-D (Dense) kernels, not {kernel_ndim}-D "
+            "convolution kernels; use it with arch 'mlp' only"
+        )

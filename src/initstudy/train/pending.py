@@ -1,0 +1,155 @@
+"""Which runs of a config need training, and the packs they form.
+
+A finished record whose identity (:mod:`initstudy.train.identity`) matches the
+config is a cache entry: its run is done, whatever else changed. A run without one
+is *pending*: new, or *stale* when records of the same run with another identity
+exist (its settings changed; those records stay on disk but are not read). Pending
+runs are packed (:func:`initstudy.study.runs.make_packs`), and each pack's manifest,
+the input of its train job, is written below ``results/packs/``.
+
+Records live at ``<root>/<run_id>/record-<identity hash>.json``: two configs that
+share runs share their records, and a run under other settings gets a file of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from initstudy.core.atomic import write_json
+from initstudy.study import paths
+from initstudy.study.runs import Pack, Run, expand, make_packs
+from initstudy.train.identity import differences, identity, identity_hash
+
+RECORD_GLOB = "record-*.json"
+#: Stale runs whose old record is read to name what changed (reading is cheap, but a
+#: study can have thousands).
+STALE_SAMPLE = 20
+
+
+def record_path(run_id: str, ident_hash: str, root: str | Path = paths.RUNS_ROOT) -> Path:
+    """Where the record of ``run_id`` under the identity ``ident_hash`` lives."""
+    return Path(root) / run_id / f"record-{ident_hash}.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Pending:
+    """A config's runs, their records, and what is left to train."""
+
+    runs: list[Run]
+    identities: dict[str, dict[str, Any]]
+    hashes: dict[str, str]
+    records: dict[str, Path]
+    pending: list[Run]
+    stale: dict[str, list[Path]]
+    packs: list[Pack]
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the config's record paths (which name run and identity): it
+        changes exactly when the set of records the tables cover does."""
+        return hashlib.sha256("\n".join(sorted(map(str, self.records.values()))).encode()).hexdigest()
+
+    @property
+    def done(self) -> list[Path]:
+        """The records of the finished runs."""
+        todo = {run.run_id for run in self.pending}
+        return [self.records[run.run_id] for run in self.runs if run.run_id not in todo]
+
+
+def pending(config: dict[str, Any], root: str | Path = paths.RUNS_ROOT) -> Pending:
+    """The runs of a checked ``config``, their identities and records, and the packs of
+    the runs without a matching record."""
+    runs = expand(config)
+    training = config["training"]
+    identities = {run.run_id: identity(run, training) for run in runs}
+    hashes = {run_id: identity_hash(ident) for run_id, ident in identities.items()}
+    records = {run_id: record_path(run_id, h, root) for run_id, h in hashes.items()}
+    todo = [run for run in runs if not records[run.run_id].exists()]
+    stale = {}
+    for run in todo:
+        others = sorted(records[run.run_id].parent.glob(RECORD_GLOB)) if records[run.run_id].parent.exists() else []
+        if others:
+            stale[run.run_id] = others
+    packs = make_packs(todo, training["pack_size"], tags=hashes)
+    return Pending(runs, identities, hashes, records, todo, stale, packs)
+
+
+def stale_reasons(state: Pending, sample: int = STALE_SAMPLE) -> list[str]:
+    """What changed for the stale runs, one line per distinct change (each
+    ``key: old -> new``), from the old records of up to ``sample`` stale runs."""
+    from initstudy.train import records
+
+    reasons: dict[str, None] = {}
+    for run_id, others in list(state.stale.items())[:sample]:
+        try:
+            old = records.read(others[-1])["identity"]
+        except (records.RecordError, KeyError):
+            reasons["a record of an older format"] = None
+            continue
+        old = {k: v for k, v in old.items() if k != "hash"}
+        for line in differences(old, state.identities[run_id]):
+            reasons[line] = None
+    return list(reasons)
+
+
+def describe(state: Pending) -> str:
+    """One paragraph for the user: done, new, stale (with the reasons), packs."""
+    n_stale = len(state.stale)
+    lines = [f"initstudy: {len(state.runs)} runs: {len(state.runs) - len(state.pending)} done, "
+             f"{len(state.pending) - n_stale} new, {n_stale} stale; "
+             f"{len(state.packs)} train jobs"]
+    if n_stale:
+        lines.append(f"initstudy: {n_stale} runs are retrained because their settings changed:")
+        lines += [f"initstudy:   {reason}" for reason in stale_reasons(state)]
+    return "\n".join(lines)
+
+
+def done_path(pack_id: str, root: str | Path = paths.PACKS_DIR) -> Path:
+    """The train job's output: the list of the records it wrote."""
+    return Path(root) / f"{pack_id}.done"
+
+
+def table_inputs(state: Pending, root: str | Path = paths.PACKS_DIR) -> list[str]:
+    """What the tables wait for: the ``.done`` list of every pack, finished or pending,
+    that wrote a record of the config, then the finished records no list names
+    (trained outside the workflow). The same files stand for the same records in
+    every later call, so the set of inputs changes only when the records do (a
+    Snakemake rule reruns when its set of inputs changes)."""
+    current = {str(path) for path in state.records.values()}
+    covered: set[str] = set()
+    inputs = []
+    for marker in sorted(Path(root).glob("*.done")):
+        listed = set(marker.read_text().split())
+        if listed & current:
+            inputs.append(str(marker))
+            covered |= listed
+    inputs += [str(done_path(pack.pack_id, root)) for pack in state.packs]
+    inputs += sorted({str(path) for path in state.done} - covered)
+    return inputs
+
+
+def manifest_path(pack_id: str, root: str | Path = paths.PACKS_DIR) -> Path:
+    return Path(root) / f"{pack_id}.json"
+
+
+def manifest(pack: Pack, training: dict[str, Any]) -> dict[str, Any]:
+    """What a train job needs: the pack's members and the training settings."""
+    return {"pack_id": pack.pack_id, "runs": [run.to_dict() for run in pack.runs], "training": training}
+
+
+def write_manifests(state: Pending, training: dict[str, Any], root: str | Path = paths.PACKS_DIR) -> list[Path]:
+    """Write each pack's manifest unless it exists with the same content (a pack id
+    names its members and their identities, so an existing manifest is that pack's,
+    up to execution settings, which are refreshed)."""
+    written = []
+    for pack in state.packs:
+        path = manifest_path(pack.pack_id, root)
+        body = manifest(pack, training)
+        if not path.exists() or json.loads(path.read_text()) != body:
+            write_json(path, body)
+        written.append(path)
+    return written
