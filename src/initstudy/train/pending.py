@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from initstudy.core.atomic import write_json
+from initstudy.core.atomic import write_text
 from initstudy.study import paths
 from initstudy.study.runs import Pack, Run, expand, make_packs
 from initstudy.train.identity import differences, identity, identity_hash
@@ -148,8 +148,8 @@ def write_manifests(state: Pending, training: dict[str, Any], root: str | Path =
     written = []
     for pack in state.packs:
         path = manifest_path(pack.pack_id, root)
-        body = manifest(pack, training)
-        if not path.exists() or json.loads(path.read_text()) != body:
-            write_json(path, body)
+        text = json.dumps(manifest(pack, training), sort_keys=True, separators=(",", ":"))
+        if not path.exists() or path.read_text() != text:
+            write_text(path, text, durable=False)
         written.append(path)
     return written
