@@ -17,6 +17,14 @@ try:
 except study_config.ConfigError as error:
     sys.exit(f"initstudy: {error}")
 
+# The claims the study checks: each a study config of its own (config/claims/<name>.yaml).
+CLAIMS = {}
+for claim_name in config.get("claims", []):
+    try:
+        CLAIMS[claim_name] = study_config.load(f"config/claims/{claim_name}.yaml")
+    except study_config.ConfigError as error:
+        sys.exit(f"initstudy: claim {claim_name}: {error}")
+
 PAPER_PDF = study_paths.PAPER_PDF
 # What the paper is built from: each stage's rule file appends the files it
 # generates for the paper, so adding a stage is one include and one extend.

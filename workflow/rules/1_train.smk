@@ -8,8 +8,21 @@
 from initstudy.train import pending as pending_runs
 
 PENDING = pending_runs.pending(config)
-pending_runs.write_manifests(PENDING, config["training"])
-print(pending_runs.describe(PENDING), file=sys.stderr)
+# Every study the workflow builds (the main one and its claims, 0_common.smk) trains
+# through the same packs: a run two studies share under one identity trains once.
+STUDY_STATES = {
+    "study": PENDING,
+    **{name: pending_runs.pending(cfg) for name, cfg in CLAIMS.items()},
+}
+STUDY_CONFIGS = {"study": config, **CLAIMS}
+WORK = pending_runs.work(
+    [(STUDY_STATES[name], STUDY_CONFIGS[name]["training"]) for name in STUDY_STATES],
+    config["training"],
+)
+pending_runs.write_manifests(WORK)
+for name, state in STUDY_STATES.items():
+    print(pending_runs.describe(state, name), file=sys.stderr)
+print(f"initstudy: {len(WORK.packs)} train jobs", file=sys.stderr)
 
 
 # The code of the trainer is not an input: a record is retrained only when its

@@ -9,7 +9,7 @@
 
 rule aggregate:
     input:
-        records=pending_runs.table_inputs(PENDING),
+        records=pending_runs.table_inputs(PENDING, WORK),
         config=ancient(study_paths.RESOLVED_CONFIG),
         code=verb_code("tables"),
     output:

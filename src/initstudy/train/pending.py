@@ -78,6 +78,50 @@ def pending(config: dict[str, Any], root: str | Path = paths.RUNS_ROOT) -> Pendi
     return Pending(runs, identities, hashes, records, todo, stale, packs)
 
 
+#: Training settings that say how the work is executed, not what it computes.
+EXECUTION_SETTINGS = ("threads", "pack_size", "gpu")
+
+
+@dataclasses.dataclass(frozen=True)
+class Work:
+    """The training a workflow needs for all the studies it builds (the main study
+    and its claims): the pending runs of every study, each record once, in packs of
+    runs that share their training settings."""
+
+    packs: list[Pack]
+    #: Pack id -> the training settings its job runs with.
+    training: dict[str, dict[str, Any]]
+    #: Pack id -> the records its job writes.
+    records: dict[str, set[str]]
+
+
+def work(states: list[tuple[Pending, dict[str, Any]]], execution: dict[str, Any]) -> Work:
+    """Pack the pending runs of ``states`` ((study, its training settings) pairs): a
+    run pending in two studies under one identity (one record path) is trained once;
+    runs are packed only with runs of the same training settings; the execution
+    settings (pack size, threads, GPU) are ``execution``'s, the main study's."""
+    groups: dict[str, tuple[dict[str, Any], list[Run], dict[str, str], dict[str, str]]] = {}
+    seen: set[str] = set()
+    for state, training in states:
+        settings = {k: v for k, v in training.items() if k not in EXECUTION_SETTINGS}
+        key = json.dumps(settings, sort_keys=True)
+        group = groups.setdefault(key, ({**settings, **{k: execution[k] for k in EXECUTION_SETTINGS}}, [], {}, {}))
+        for run in state.pending:
+            path = str(state.records[run.run_id])
+            if path not in seen:
+                seen.add(path)
+                group[1].append(run)
+                group[2][run.run_id] = state.hashes[run.run_id]
+                group[3][run.run_id] = path
+    packs, trainings, written = [], {}, {}
+    for settings, runs, tags, paths_of in groups.values():
+        for pack in make_packs(runs, execution["pack_size"], tags=tags):
+            packs.append(pack)
+            trainings[pack.pack_id] = settings
+            written[pack.pack_id] = {paths_of[run.run_id] for run in pack.runs}
+    return Work(packs, trainings, written)
+
+
 def stale_reasons(state: Pending, sample: int = STALE_SAMPLE) -> list[str]:
     """What changed for the stale runs, one line per distinct change (each
     ``key: old -> new``), from the old records of up to ``sample`` stale runs."""
@@ -96,12 +140,11 @@ def stale_reasons(state: Pending, sample: int = STALE_SAMPLE) -> list[str]:
     return list(reasons)
 
 
-def describe(state: Pending) -> str:
-    """One paragraph for the user: done, new, stale (with the reasons), packs."""
+def describe(state: Pending, name: str = "study") -> str:
+    """One paragraph for the user: done, new, stale (with the reasons)."""
     n_stale = len(state.stale)
-    lines = [f"initstudy: {len(state.runs)} runs: {len(state.runs) - len(state.pending)} done, "
-             f"{len(state.pending) - n_stale} new, {n_stale} stale; "
-             f"{len(state.packs)} train jobs"]
+    lines = [f"initstudy: {name}: {len(state.runs)} runs: {len(state.runs) - len(state.pending)} done, "
+             f"{len(state.pending) - n_stale} new, {n_stale} stale"]
     if n_stale:
         lines.append(f"initstudy: {n_stale} runs are retrained because their settings changed:")
         lines += [f"initstudy:   {reason}" for reason in stale_reasons(state)]
@@ -113,12 +156,12 @@ def done_path(pack_id: str, root: str | Path = paths.PACKS_DIR) -> Path:
     return Path(root) / f"{pack_id}.done"
 
 
-def table_inputs(state: Pending, root: str | Path = paths.PACKS_DIR) -> list[str]:
-    """What the tables wait for: the ``.done`` list of every pack, finished or pending,
-    that wrote a record of the config, then the finished records no list names
-    (trained outside the workflow). The same files stand for the same records in
-    every later call, so the set of inputs changes only when the records do (a
-    Snakemake rule reruns when its set of inputs changes)."""
+def table_inputs(state: Pending, pending_work: Work, root: str | Path = paths.PACKS_DIR) -> list[str]:
+    """What a study's tables wait for: the ``.done`` list of every pack, finished or
+    pending (``pending_work``), that writes a record of the study, then the finished
+    records no list names (trained outside the workflow). The same files stand for the
+    same records in every later call, so the set of inputs changes only when the
+    records do (a Snakemake rule reruns when its set of inputs changes)."""
     current = {str(path) for path in state.records.values()}
     covered: set[str] = set()
     inputs = []
@@ -127,7 +170,8 @@ def table_inputs(state: Pending, root: str | Path = paths.PACKS_DIR) -> list[str
         if listed & current:
             inputs.append(str(marker))
             covered |= listed
-    inputs += [str(done_path(pack.pack_id, root)) for pack in state.packs]
+    inputs += [str(done_path(pack_id, root)) for pack_id, written in pending_work.records.items()
+               if written & current]
     inputs += sorted({str(path) for path in state.done} - covered)
     return inputs
 
@@ -141,14 +185,14 @@ def manifest(pack: Pack, training: dict[str, Any]) -> dict[str, Any]:
     return {"pack_id": pack.pack_id, "runs": [run.to_dict() for run in pack.runs], "training": training}
 
 
-def write_manifests(state: Pending, training: dict[str, Any], root: str | Path = paths.PACKS_DIR) -> list[Path]:
+def write_manifests(pending_work: Work, root: str | Path = paths.PACKS_DIR) -> list[Path]:
     """Write each pack's manifest unless it exists with the same content (a pack id
     names its members and their identities, so an existing manifest is that pack's,
     up to execution settings, which are refreshed)."""
     written = []
-    for pack in state.packs:
+    for pack in pending_work.packs:
         path = manifest_path(pack.pack_id, root)
-        text = json.dumps(manifest(pack, training), sort_keys=True, separators=(",", ":"))
+        text = json.dumps(manifest(pack, pending_work.training[pack.pack_id]), sort_keys=True, separators=(",", ":"))
         if not path.exists() or path.read_text() != text:
             write_text(path, text, durable=False)
         written.append(path)
