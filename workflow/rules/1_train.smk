@@ -15,9 +15,13 @@ STUDY_STATES = {
     **{name: pending_runs.pending(cfg) for name, cfg in CLAIMS.items()},
 }
 STUDY_CONFIGS = {"study": config, **CLAIMS}
+# As many train jobs run at once as the cores given hold (`--cores`, or the cluster's
+# jobs), so packs are cut to keep them all busy to the end.
+TRAIN_SLOTS = max(1, (workflow.cores or 1) // config["training"]["threads"])
 WORK = pending_runs.work(
     [(STUDY_STATES[name], STUDY_CONFIGS[name]["training"]) for name in STUDY_STATES],
     config["training"],
+    TRAIN_SLOTS,
 )
 pending_runs.write_manifests(WORK)
 for name, state in STUDY_STATES.items():

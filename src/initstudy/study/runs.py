@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from typing import Any, Iterable, Mapping
+import math
+from typing import Any, Callable, Iterable, Mapping
 
 from initstudy.study import specs as initializers
 
@@ -122,8 +123,14 @@ def pack_key(run: Run) -> tuple:
     return (run.dataset, run.arch, run.optimizer, run.depth)
 
 
-def make_packs(runs: Iterable[Run], pack_size: int, tags: Mapping[str, str] | None = None) -> list[Pack]:
-    """Group runs by :func:`pack_key` and cut each group into packs of ``pack_size``.
+def make_packs(runs: Iterable[Run], pack_size: int, tags: Mapping[str, str] | None = None,
+               cost: Callable[[Run], float] | None = None, max_cost: float | None = None) -> list[Pack]:
+    """Group runs by :func:`pack_key` and cut each group into packs of at most
+    ``pack_size`` runs and, given ``cost`` (of one run) and ``max_cost``, of at most
+    about ``max_cost`` each: a group of n runs becomes k = max(⌈n / pack_size⌉,
+    ⌈cost of the group / max_cost⌉) packs whose sizes differ by at most one (the runs
+    of a group cost alike), so that concurrent jobs finish together instead of one
+    long pack running alone at the end.
 
     Members are ordered by activation (a pack applies each activation to one
     contiguous slice of the member axis), then initializer and seed. The pack id names
@@ -139,8 +146,12 @@ def make_packs(runs: Iterable[Run], pack_size: int, tags: Mapping[str, str] | No
     for key, members in groups.items():
         members.sort(key=lambda r: (r.activation, r.initializer, r.seed))
         dataset, arch, optimizer, depth = key
-        for k in range(0, len(members), pack_size):
-            chunk = tuple(members[k:k + pack_size])
+        n_packs = math.ceil(len(members) / pack_size)
+        if cost is not None and max_cost:
+            n_packs = max(n_packs, math.ceil(sum(map(cost, members)) / max_cost))
+        n_packs = min(n_packs, len(members))
+        for k in range(n_packs):
+            chunk = tuple(members[k * len(members) // n_packs:(k + 1) * len(members) // n_packs])
             names = "|".join(tags[r.run_id] if tags else r.run_id for r in chunk)
             digest = hashlib.sha256(names.encode()).hexdigest()[:PACK_DIGEST_LENGTH]
             packs.append(Pack(f"{dataset}-{arch}-{optimizer}-d{depth}-{digest}", chunk))

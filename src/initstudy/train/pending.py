@@ -17,11 +17,12 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from initstudy.core.atomic import write_text
 from initstudy.study import paths
 from initstudy.study.runs import Pack, Run, expand, make_packs
+from initstudy.train.cost import run_flops
 from initstudy.train.identity import differences, identity, identity_hash
 
 RECORD_GLOB = "record-*.json"
@@ -95,11 +96,13 @@ class Work:
     records: dict[str, set[str]]
 
 
-def work(states: list[tuple[Pending, dict[str, Any]]], execution: dict[str, Any]) -> Work:
+def work(states: list[tuple[Pending, dict[str, Any]]], execution: dict[str, Any], slots: int = 1) -> Work:
     """Pack the pending runs of ``states`` ((study, its training settings) pairs): a
     run pending in two studies under one identity (one record path) is trained once;
     runs are packed only with runs of the same training settings; the execution
-    settings (pack size, threads, GPU) are ``execution``'s, the main study's."""
+    settings (pack size, threads, GPU) are ``execution``'s, the main study's. With
+    ``slots`` train jobs running at once, no pack costs more than 1/slots of all the
+    training (:func:`initstudy.train.cost.run_flops`), so the slots stay busy to the end."""
     groups: dict[str, tuple[dict[str, Any], list[Run], dict[str, str], dict[str, str]]] = {}
     seen: set[str] = set()
     for state, training in states:
@@ -113,9 +116,14 @@ def work(states: list[tuple[Pending, dict[str, Any]]], execution: dict[str, Any]
                 group[1].append(run)
                 group[2][run.run_id] = state.hashes[run.run_id]
                 group[3][run.run_id] = path
+    def run_cost(settings: dict[str, Any]) -> Callable[[Run], float]:
+        return lambda run: run_flops(run, settings)
+
+    total = sum(run_flops(run, settings) for settings, runs, _, _ in groups.values() for run in runs)
+    max_cost = total / slots if slots > 1 else None
     packs, trainings, written = [], {}, {}
     for settings, runs, tags, paths_of in groups.values():
-        for pack in make_packs(runs, execution["pack_size"], tags=tags):
+        for pack in make_packs(runs, execution["pack_size"], tags=tags, cost=run_cost(settings), max_cost=max_cost):
             packs.append(pack)
             trainings[pack.pack_id] = settings
             written[pack.pack_id] = {paths_of[run.run_id] for run in pack.runs}
