@@ -23,7 +23,8 @@ from initstudy.analysis.accuracy import ACCURACY_COLUMNS, accuracy_table
 from initstudy.analysis.best import BEST_COLUMNS, best_initializers
 from initstudy.analysis.curves import CURVES_COLUMNS
 from initstudy.analysis.depth import depth_frame, spread_change
-from initstudy.analysis.guideline import LIST_SEPARATOR, TEXTBOOK, family, guideline_frame, significant_wins
+from initstudy.analysis.guideline import LIST_SEPARATOR, TEXTBOOK, band_of, family, guideline_frame, significant_wins
+from initstudy.study.fields import CELL as CELL_COLUMNS
 from initstudy.analysis.intervals import INTERVAL_COLUMNS, mean_intervals
 from initstudy.analysis.overview import overview
 from initstudy.analysis.power import power_table, seeds_needed
@@ -352,29 +353,45 @@ def guideline_stats(activation, ranks, wins=(), depths=(2, 4)):
 
 
 def guideline_example() -> pd.DataFrame:
-    """relu: he_normal first, significantly ahead of the runner-up in both cells; tanh:
-    a tie of he_normal and orthogonal; selu: no LeCun initializer in the grid; gelu: no
-    textbook rule."""
+    """relu: he_normal significantly ahead of glorot_uniform in both shallow cells, no
+    test rejects in the deep ones; tanh: he_normal and orthogonal tie ahead of
+    glorot_uniform but no test rejects; sigmoid: orthogonal beats glorot_uniform in
+    both cells; selu: no LeCun initializer in the grid; gelu: no textbook rule."""
     relu = guideline_stats("relu", {"he_normal": 1.0, "glorot_uniform": 2.0, "zeros": 3.0},
-                           wins=[("he_normal", "glorot_uniform", (2, 4)), ("he_normal", "zeros", (4,))])
+                           wins=[("he_normal", "glorot_uniform", (2, 4)), ("he_normal", "zeros", (4,))],
+                           depths=(2, 4, 30, 50))
     tanh = guideline_stats("tanh", {"he_normal": 1.5, "orthogonal": 1.5, "glorot_uniform": 3.0})
+    sigmoid = guideline_stats("sigmoid", {"orthogonal": 1.0, "glorot_uniform": 2.0},
+                              wins=[("orthogonal", "glorot_uniform", (2, 4))])
     selu = guideline_stats("selu", {"he_normal": 1.0, "glorot_uniform": 2.0})
     gelu = guideline_stats("gelu", {"he_normal": 1.0, "glorot_uniform": 2.0})
-    parts = [relu, tanh, selu, gelu]
+    parts = [relu, tanh, sigmoid, selu, gelu]
     return guideline_frame(pd.concat([p[0] for p in parts]), pd.concat([p[1] for p in parts]))
 
 
-def test_guideline_best_runner_up_wins_and_agreement():
-    frame = guideline_example().set_index("activation")
-    assert frame.loc["relu", "best"] == "he_normal" and frame.loc["relu", "runner_up"] == "glorot_uniform"
-    assert frame.loc["relu", ["wins_runner_up", "n_cells", "wins_others", "pairs_others"]].tolist() == [2, 2, 3, 4]
-    assert frame.loc["relu", "marked"] and frame.loc["relu", "agreement"] == "agree"
-    assert frame.loc["tanh", "best"] == LIST_SEPARATOR.join(["he_normal", "orthogonal"])  # a tie lists both
-    assert frame.loc["tanh", "runner_up"] == "glorot_uniform" and frame.loc["tanh", "agreement"] == "disagree"
-    assert not frame.loc["tanh", "marked"] and frame.loc["tanh", "wins_others"] == 0
-    assert frame.loc["selu", "agreement"] == "not tested" and frame.loc["gelu", "agreement"] == "--"
-    assert frame.loc["relu", "textbook"] == "He" and frame.loc["gelu", "textbook"] == "--"
+def test_guideline_decides_per_depth_band_and_never_disagrees_without_evidence():
+    frame = guideline_example().set_index(["activation", "depths"])
+    shallow, deep = frame.loc[("relu", "2-4")], frame.loc[("relu", "30-50")]
+    assert shallow["best"] == "he_normal" and shallow["textbook_initializer"] == "he_normal"
+    assert shallow[["n_cells", "textbook_with_best", "textbook_beaten", "textbook_wins"]].tolist() == [2, 2, 0, 2]
+    assert shallow["decision"] == "agree"
+    assert deep["textbook_wins"] == 0 and deep["decision"] == "no decision"  # nothing rejects there
+    tanh = frame.loc[("tanh", "2-4")]
+    assert tanh["best"] == LIST_SEPARATOR.join(["he_normal", "orthogonal"])  # a tie lists both
+    assert tanh["textbook_initializer"] == "glorot_uniform" and tanh["textbook_rank"] == 3.0
+    assert tanh["decision"] == "no decision"  # ranked last, but never beaten significantly
+    sigmoid = frame.loc[("sigmoid", "2-4")]
+    assert sigmoid["textbook_beaten"] == 2 and sigmoid["decision"] == "disagree"
+    assert frame.loc[("selu", "2-4"), "decision"] == "not tested"
+    assert frame.loc[("gelu", "2-4"), "decision"] == "--" and frame.loc[("gelu", "2-4"), "textbook"] == "--"
     assert "gelu" not in TEXTBOOK
+
+
+def test_a_band_is_a_disagreement_only_if_every_cell_beats_the_textbook():
+    ranks, pairs = guideline_stats("tanh", {"orthogonal": 1.0, "glorot_uniform": 2.0},
+                                   wins=[("orthogonal", "glorot_uniform", (2,))])
+    (row,) = guideline_frame(ranks, pairs).itertuples()
+    assert row.textbook_beaten == 1 and row.n_cells == 2 and row.decision == "no decision"
 
 
 def test_significant_wins_need_a_rejection_and_the_right_sign():
@@ -385,12 +402,14 @@ def test_significant_wins_need_a_rejection_and_the_right_sign():
 
 
 def test_guideline_of_the_synthetic_study(study, tables):
-    frame = tables["guideline"].set_index("activation")
-    for activation in ("relu", "tanh"):
-        means = mean_rank_over_cells(study.stats["ranks"].query("activation == @activation"), [])
-        assert frame.loc[activation, "best"] == means.idxmin()
-        assert frame.loc[activation, "best_rank"] == pytest.approx(means.min())
-        assert frame.loc[activation, "n_cells"] == 3
+    frame = tables["guideline"]
+    for row in frame.itertuples():
+        cells = study.stats["ranks"].query("activation == @row.activation")
+        cells = cells[cells["depth"].map(band_of) == row.band]
+        means = mean_rank_over_cells(cells, [])
+        assert row.best.split(LIST_SEPARATOR)[0] == means.idxmin()
+        assert row.best_rank == pytest.approx(means.min())
+        assert row.n_cells == cells.drop_duplicates(list(CELL_COLUMNS)).shape[0]
 
 
 # --------------------------------------------------------------------------- power
@@ -631,7 +650,8 @@ def test_degenerate_studies_still_give_every_analysis_table(policy):
     guideline = tables["guideline"]
     if policy == "chance":  # one initializer: best without a runner-up, one "test" in the family
         assert tables["power"].iloc[0]["holm_family"] == 1
-        assert guideline["runner_up"].isna().all() and (guideline["best"] == "he_normal").all()
+        assert (guideline["best"] == "he_normal").all() and (guideline["textbook_wins"] == 0).all()
+        assert set(guideline["decision"]) <= {"no decision", "not tested"}  # nothing to beat
         assert (tables["best"]["initializer"] == "he_normal").all() and len(tables["best"]) == 4
     else:  # depth 4 has no complete seed, so the guideline rests on depth 2 alone
         assert study.stats["ranks"].query("depth == 4")["mean_rank"].isna().all()

@@ -182,15 +182,16 @@ def depth_macros(depth: pd.DataFrame, summary: pd.DataFrame) -> dict[str, str]:
 
 
 def guideline_macros(guideline: pd.DataFrame) -> dict[str, str]:
-    """How many activations' empirical best agrees with the textbook, and how many are
-    significantly ahead of their runner-up in every cell."""
-    counts = guideline["agreement"].value_counts()
+    """How many (activation, depth band) rows of the guideline agree with the textbook,
+    disagree, cannot decide, or have no textbook initializer to test."""
+    counts = guideline["decision"].value_counts()
     return {
-        "NumGuidelineActivations": num(len(guideline)),
+        "NumGuidelineActivations": num(guideline["activation"].nunique()),
+        "NumGuidelineRows": num(len(guideline)),
         "NumGuidelineAgree": num(int(counts.get("agree", 0))),
         "NumGuidelineDisagree": num(int(counts.get("disagree", 0))),
+        "NumGuidelineUndecided": num(int(counts.get("no decision", 0))),
         "NumGuidelineUntested": num(int(counts.get("not tested", 0) + counts.get("--", 0))),
-        "NumGuidelineMarked": num(int(guideline["marked"].astype(bool).sum())),
     }
 
 

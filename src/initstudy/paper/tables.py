@@ -106,30 +106,36 @@ def depth_table(frame: pd.DataFrame) -> str:
 
 
 def guideline_table(frame: pd.DataFrame) -> str:
-    """The empirical guideline: per activation, textbook family, best and runner-up by
-    mean rank, significant wins and agreement (booktabs; * = :func:`guideline_frame`'s
-    ``marked``)."""
-    def best(row) -> str:
-        labels = row.best.split(LIST_SEPARATOR)
-        return ", ".join(map(escape_latex, labels)) + (r"\textsuperscript{*}" if row.marked else "")
+    """The empirical guideline: per activation and depth band, the best initializer(s)
+    and the textbook's by mean rank, in how many cells the textbook initializer is with
+    the best, beaten, or beats another significantly, and the decision
+    (:mod:`initstudy.analysis.guideline`)."""
+    def labels(text) -> str:
+        return ", ".join(breakable(escape_latex(label)) for label in text.split(LIST_SEPARATOR))
 
-    def runner_up(row) -> str:
-        return "--" if pd.isna(row.runner_up) else escape_latex(row.runner_up)
+    def textbook(row) -> str:
+        return "--" if pd.isna(row.textbook_initializer) else breakable(escape_latex(row.textbook_initializer))
+
+    def counts(row) -> str:
+        if pd.isna(row.textbook_initializer):
+            return "--"
+        return f"{row.textbook_with_best}/{row.textbook_beaten}/{row.textbook_wins} of {row.n_cells}"
 
     out = pd.DataFrame({
-        ("", "Activation"): frame["activation"].map(escape_latex),
-        ("", "Textbook"): frame["textbook"],
-        ("Best", "initializer"): [best(r) for r in frame.itertuples()],
+        ("", "Activation"): sparsify(frame[["activation"]].map(escape_latex), ["activation"])["activation"],
+        ("", "Depths"): frame["depths"].map(escape_latex),
+        ("Best", "initializer"): frame["best"].map(labels),
         ("Best", "rank"): frame["best_rank"].map(lambda v: num(v, 2)),
-        ("Runner-up", "initializer"): [runner_up(r) for r in frame.itertuples()],
-        ("Runner-up", "rank"): frame["runner_up_rank"].map(lambda v: "--" if pd.isna(v) else num(v, 2)),
-        ("Significant wins", "vs runner-up"): [
-            f"{r.wins_runner_up}/{r.n_cells}" if pd.notna(r.runner_up) else "--" for r in frame.itertuples()
-        ],
-        ("Significant wins", "vs all"): [f"{r.wins_others}/{r.pairs_others}" for r in frame.itertuples()],
-        ("", "Agreement"): frame["agreement"],
+        ("Textbook", "family"): frame["textbook"],
+        ("Textbook", "initializer"): [textbook(r) for r in frame.itertuples()],
+        ("Textbook", "rank"): frame["textbook_rank"].map(lambda v: "--" if pd.isna(v) else num(v, 2)),
+        ("Cells", "with/beaten/wins"): [counts(r) for r in frame.itertuples()],
+        ("", "Decision"): frame["decision"],
     })
-    return out.style.hide(axis="index").to_latex(hrules=True, multicol_align="c", column_format="lllrlrccl")
+    ragged = r">{\raggedright\arraybackslash}p{0.85in}"
+    return out.style.hide(axis="index").to_latex(
+        hrules=True, multicol_align="c", column_format=f"ll{ragged}rl{ragged}rcl"
+    )
 
 
 def signal_table(frame: pd.DataFrame) -> str:
