@@ -88,8 +88,11 @@ def cmd_tables(args) -> int:
     from initstudy.train.pending import pending
 
     # The records of the config's runs (not whatever lies below the folder: a record
-    # of a run the config no longer has stays out of the tables).
-    paths = list(pending(config.load(args.config), args.records_root).records.values())
+    # of a run the config no longer has stays out of the tables), or those listed.
+    if args.records:
+        paths = Path(args.records).read_text().split()
+    else:
+        paths = list(pending(config.load(args.config), args.records_root).records.values())
     outputs = {name: getattr(args, f"{name}_out") for name in paths_of.TABLES}
     build.write_tables(paths, outputs, args.provenance_out)
     print(f"{len(paths)} records -> {', '.join(map(str, outputs.values()))}, {args.provenance_out}")
@@ -214,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("tables", help="build the tidy tables from the records of a config's runs")
     p.add_argument("--config", default=paths_of.RESOLVED_CONFIG, help="the config whose runs' records to read")
     p.add_argument("--records-root", default=paths_of.RUNS_ROOT, help="where the records are")
+    p.add_argument("--records", help="a file listing the records to read, one path a line (instead of --config)")
     for name, path in paths_of.TABLES.items():
         p.add_argument(f"--{name}-out", default=path)
     p.add_argument("--provenance-out", default=paths_of.PROVENANCE)

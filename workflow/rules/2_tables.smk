@@ -1,16 +1,16 @@
-# Records -> tidy tables. The command line names the resolved config, not the
-# records (a large grid's list would not fit on it): `initstudy tables` reads the
-# records of that config's runs. Its inputs are the train jobs' `.done` lists (see
-# initstudy.train.pending.table_inputs), which stand for the records. ancient(): the
-# resolved config is rewritten whenever any config value changes (stats, paper
-# options too); the tables depend only on the records (and their inputs already follow
-# the grid), so a rewritten config alone does not rebuild them and all below them.
+# Records -> tidy tables. The command line names a list of the study's records, not
+# the records (a large grid's list would not fit on it): `initstudy tables` reads them.
+# The list is written when the workflow is parsed, and only when the study's records
+# change (a grid that grew or shrank, or changed identity), so it is what the tables
+# rerun on; the inputs `records` are the train jobs' `.done` lists, which stand for
+# the records (initstudy.train.pending.table_inputs). The tables do not read the
+# config: a config change that leaves the records alone rebuilds nothing here.
 
 
 rule aggregate:
     input:
         records=pending_runs.table_inputs(PENDING, WORK),
-        config=ancient(study_paths.RESOLVED_CONFIG),
+        record_list=str(pending_runs.write_record_list(PENDING, "study")),
         code=verb_code("tables"),
     output:
         runs=study_paths.TABLES["runs"],
@@ -22,11 +22,8 @@ rule aggregate:
         "logs/aggregate.log",
     conda:
         "../envs/initstudy.yaml"
-    params:
-        # A grid that shrank still has finished .done lists; its records changed.
-        records=PENDING.digest,
     shell:
-        "python -m initstudy tables --config {input.config:q}"
+        "python -m initstudy tables --records {input.record_list:q}"
         " --runs-out {output.runs:q} --history-out {output.history:q}"
         " --signal-out {output.signal:q} --weights-out {output.weights:q}"
         " --provenance-out {output.provenance:q} > {log:q} 2>&1"

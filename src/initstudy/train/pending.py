@@ -14,7 +14,6 @@ share runs share their records, and a run under other settings gets a file of it
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -47,12 +46,6 @@ class Pending:
     pending: list[Run]
     stale: dict[str, list[Path]]
     packs: list[Pack]
-
-    @property
-    def digest(self) -> str:
-        """SHA-256 of the config's record paths (which name run and identity): it
-        changes exactly when the set of records the tables cover does."""
-        return hashlib.sha256("\n".join(sorted(map(str, self.records.values()))).encode()).hexdigest()
 
     @property
     def done(self) -> list[Path]:
@@ -182,6 +175,22 @@ def table_inputs(state: Pending, pending_work: Work, root: str | Path = paths.PA
                if written & current]
     inputs += sorted({str(path) for path in state.done} - covered)
     return inputs
+
+
+def record_list_path(study: str, root: str | Path = paths.PACKS_DIR) -> Path:
+    """The list of a study's records that its tables read (see :func:`write_record_list`)."""
+    return Path(root) / f"records-{study}.txt"
+
+
+def write_record_list(state: Pending, study: str, root: str | Path = paths.PACKS_DIR) -> Path:
+    """Write the study's record paths, one a line, unless the file already says so: its
+    modification time then changes exactly when the set of records does, which is
+    what the tables' rule must rerun on (a grid that shrank, grew, or changed identity)."""
+    path = record_list_path(study, root)
+    text = "".join(f"{record}\n" for record in sorted(map(str, state.records.values())))
+    if not path.exists() or path.read_text() != text:
+        write_text(path, text, durable=False)
+    return path
 
 
 def manifest_path(pack_id: str, root: str | Path = paths.PACKS_DIR) -> Path:
