@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages the study needs (TeX for the paper, poppler for
-# looking at it), only those missing: seconds when everything is there.
+# looking at it, R for the tests that check the claims' statistics against R's stats),
+# only those missing: seconds when everything is there.
 set -euo pipefail
 
 PACKAGES=(latexmk texlive-latex-recommended texlive-fonts-recommended texlive-pictures
-          texlive-science lmodern poppler-utils)
+          texlive-science lmodern poppler-utils r-base-core)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

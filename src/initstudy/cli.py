@@ -187,6 +187,87 @@ def cmd_typeset(args) -> int:
     return 0
 
 
+
+def _control_failure(verb: str, exc) -> int:
+    """A violated control: one line per cell on stderr, exit status 3 (the pipeline is broken)."""
+    for line in str(exc).splitlines():
+        print(f"initstudy {verb}: {line}", file=sys.stderr)
+    return 3
+
+
+def cmd_claim(args) -> int:
+    from initstudy.analysis.claims import evaluate
+    from initstudy.analysis.claims.families.symmetry import ControlViolation
+    from initstudy.analysis.claims.registry import ClaimError
+    from initstudy.core.atomic import write_text
+    from initstudy.study import config
+
+    cfg = config.load(args.config)
+    if "claim" not in cfg:
+        raise UsageError(f"--config {args.config}: no 'claim' section; a claim config states its hypothesis, "
+                         "statistic and rules under 'claim'")
+    name = evaluate.claim_name(args.config)
+    tables = evaluate.read_tables(args.tables_dir)
+    out = Path(args.out_dir)
+    written = [out / paths_of.CLAIM_VERDICT]
+    try:
+        verdict = evaluate.verdicts(name, cfg["claim"], tables)
+        figure_tables = evaluate.figure_tables(cfg["claim"], tables)
+    except ClaimError as exc:
+        raise UsageError(f"{args.config}: {exc}") from None
+    write_text(written[0], verdict.to_csv(index=False))
+    for table, frame in figure_tables.items():
+        written.append(out / f"{table}.csv")
+        write_text(written[-1], frame.to_csv(index=False))
+    for path in written:
+        print(path)
+    claim = verdict.iloc[0]
+    print(f"{name}: {claim['verdict']} ({claim['reason']})")
+    try:
+        evaluate.controls(tables, cfg["claim"])
+    except ControlViolation as exc:
+        return _control_failure("claim", exc)
+    return 0
+
+
+def cmd_claims_table(args) -> int:
+    import pandas as pd
+
+    from initstudy.analysis.claims import evaluate
+    from initstudy.core.atomic import write_text
+
+    table = evaluate.claims_table([pd.read_csv(path, keep_default_na=False, na_values=[""])
+                                   for path in args.verdicts])
+    write_text(args.out, table.to_csv(index=False))
+    print(f"{len(table)} claims -> {args.out}")
+    return 0
+
+
+def cmd_check_controls(args) -> int:
+    import pandas as pd
+
+    from initstudy.analysis.claims.families import symmetry
+    from initstudy.core.atomic import write_text
+
+    runs = pd.read_parquet(args.runs)
+    table = symmetry.control_table(runs, args.margin)
+    if args.out:
+        write_text(args.out, table.to_csv(index=False))
+    try:
+        symmetry.check(runs, args.margin)
+    except symmetry.ControlViolation as exc:
+        return _control_failure("check-controls", exc)
+    print(f"{args.runs}: symmetry control holds in {len(table)} cell(s) with zeros runs")
+    return 0
+
+
+def cmd_typeset_claims(args) -> int:
+    from initstudy.paper import typeset
+
+    for path in typeset.write_claims(args.claims, args.out_dir):
+        print(path)
+    return 0
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="initstudy", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="verb", required=True)
@@ -273,6 +354,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--provenance", default=paths_of.PROVENANCE)
     p.add_argument("--out-dir", default=paths_of.GENERATED)
     p.set_defaults(func=cmd_typeset)
+
+    p = sub.add_parser("claim", help="decide a claim (PASS, FAIL, INCONCLUSIVE) from its study's tidy tables")
+    p.add_argument("--config", required=True, help="the claim's config, config/claims/<name>.yaml")
+    p.add_argument("--tables-dir", required=True, help="where its runs/history/signal(/weights).parquet are")
+    p.add_argument("--out-dir", required=True, help="where verdict.csv and its figure's tables go")
+    p.set_defaults(func=cmd_claim)
+
+    p = sub.add_parser("claims-table", help="one row per claim from the claims' verdict tables")
+    p.add_argument("verdicts", nargs="+", help="results/claims/<name>/verdict.csv of each claim")
+    p.add_argument("--out", default=paths_of.CLAIMS_TABLE)
+    p.set_defaults(func=cmd_claims_table)
+
+    p = sub.add_parser("check-controls", help="fail (exit 3) when a zeros run of the study learned beyond chance")
+    p.add_argument("--runs", default=paths_of.TABLES["runs"])
+    p.add_argument("--margin", type=float, default=0.05, help="accuracy above chance a zeros run may reach")
+    p.add_argument("--out", help="also write the control per cell to this CSV")
+    p.set_defaults(func=cmd_check_controls)
+
+    p = sub.add_parser("typeset-claims", help="the claims' macros, table and section part from claims.csv")
+    p.add_argument("--claims", default=paths_of.CLAIMS_TABLE)
+    p.add_argument("--out-dir", default=paths_of.GENERATED)
+    p.set_defaults(func=cmd_typeset_claims)
 
     args = parser.parse_args(argv)
     from initstudy.study.config import ConfigError

@@ -280,3 +280,45 @@ def audit_macros(df: pd.DataFrame) -> dict[str, str]:
         "AuditChannelsFirstRatioMin": low,
         "AuditChannelsFirstRatioMax": high,
     }
+
+
+def _claim_value(value: float) -> str:
+    """An effect or interval bound in a macro: three significant digits, ±∞, -- for none."""
+    if pd.isna(value):
+        return "--"
+    if value in (float("inf"), float("-inf")):
+        return r"$\infty$" if value > 0 else r"$-\infty$"
+    return rf"\num{{{value:.3g}}}"
+
+
+def claims_macros(claims: pd.DataFrame) -> dict[str, str]:
+    """The claims in numbers (the ``claims.csv`` table): how many, how many pass, fail or
+    are inconclusive, the level, and the values per sub-claim (seeds, or seeds times the
+    levels a sub-claim pools) the tests need and had, and per claim
+    (``Claim<Name>...``) its verdict, effect, interval, p, smallest reachable p and n."""
+    counts = claims["verdict"].value_counts()
+    alphas = sorted(set(claims["alpha"]))
+    macros = {
+        "NumClaims": num(len(claims)),
+        "NumClaimsPass": num(int(counts.get("PASS", 0))),
+        "NumClaimsFail": num(int(counts.get("FAIL", 0))),
+        "NumClaimsInconclusive": num(int(counts.get("INCONCLUSIVE", 0))),
+        "ClaimsAlpha": ", ".join(num(a) for a in alphas),
+        "ClaimsConfidence": ", ".join(num(round(100 * (1 - a), 6)) for a in alphas),
+        "ClaimsValuesNeeded": num(int(claims["n_needed"].max())),
+        "ClaimsMinValues": num(int(claims["n"].min())),
+        "ClaimsMaxMinP": p_cell(claims["min_p"].max()),
+        "ClaimsNumSubclaims": num(int(claims["n_parts"].sum())),
+    }
+    for row in claims.itertuples(index=False):
+        name = macro_name("Claim", row.name)
+        macros[name + "Verdict"] = row.verdict
+        macros[name + "Effect"] = _claim_value(row.effect)
+        macros[name + "CiLow"] = _claim_value(row.ci_low)
+        macros[name + "CiHigh"] = _claim_value(row.ci_high)
+        macros[name + "P"] = p_cell(row.p_value)
+        macros[name + "MinP"] = p_cell(row.min_p)
+        macros[name + "N"] = num(int(row.n))
+        macros[name + "Subclaims"] = num(int(row.n_parts))
+        macros[name + "Deciding"] = escape_latex(row.deciding)
+    return macros

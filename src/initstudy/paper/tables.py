@@ -225,3 +225,42 @@ def theory_table(table: pd.DataFrame) -> str:
     return styler.to_latex(hrules=True, multicol_align="c", column_format="".join(formats))
 
 
+
+
+def _claim_number(value: float) -> str:
+    """An effect or bound for the claims table: three significant digits, ±∞, -- for none."""
+    if pd.isna(value):
+        return "--"
+    if math.isinf(value):
+        return r"$\infty$" if value > 0 else r"$-\infty$"
+    return rf"\num{{{value:.3g}}}"
+
+
+def claims_table(claims: pd.DataFrame) -> str:
+    """The claims, one row each (the ``claims.csv`` table): name and source, the hypothesis
+    with the sub-claim that decided it, its effect with the (1 - alpha) interval below,
+    the conjunction's p, the smallest p the test could reach with the claim's n seeds
+    (and n), and the verdict (booktabs; needs ``array`` and ``siunitx``)."""
+    def claim(row) -> str:
+        source = escape_latex(row.source_paper) + (f", {escape_latex(row.source_figure)}"
+                                                  if isinstance(row.source_figure, str) and row.source_figure else "")
+        return rf"\texttt{{{breakable(escape_latex(row.name))}}}\newline {{\scriptsize {source}}}"
+
+    def hypothesis(row) -> str:
+        return (rf"{escape_latex(row.hypothesis)}\newline {{\scriptsize decided by: "
+                rf"{escape_latex(row.statement)}}}")
+
+    def effect(row) -> str:
+        return rf"{_claim_number(row.effect)}\newline [{_claim_number(row.ci_low)}, {_claim_number(row.ci_high)}]"
+
+    out = pd.DataFrame({
+        "Claim": [claim(r) for r in claims.itertuples()],
+        "Hypothesis": [hypothesis(r) for r in claims.itertuples()],
+        "Effect [CI]": [effect(r) for r in claims.itertuples()],
+        "$p$": claims["p_value"].map(p_cell),
+        "min $p$ ($n$)": [f"{p_cell(p)} ({num(int(n))})" for p, n in zip(claims["min_p"], claims["n"])],
+        "Verdict": claims["verdict"].map(lambda v: rf"\textbf{{{v}}}" if v != "INCONCLUSIVE" else v),
+    })
+    ragged = r">{\raggedright\arraybackslash}p{%s}"
+    return out.style.hide(axis="index").to_latex(
+        hrules=True, column_format=ragged % "0.9in" + ragged % "2.05in" + ragged % "0.95in" + "rrl")

@@ -13,9 +13,9 @@ import pandas as pd
 from initstudy.analysis.write import diverged_policy, read_csv, read_stats
 from initstudy.core.atomic import write_text
 from initstudy.paper import macros, tables
-from initstudy.paper.latex import macro_file, merge_macros
+from initstudy.paper.latex import escape_latex, macro_file, merge_macros
 from initstudy.study import config as study_config
-from initstudy.study.paths import LATEX_TABLES
+from initstudy.study.paths import CLAIMS_GENERATED, FIGURES_DIR, GENERATED, LATEX_TABLES
 
 #: The analysis tables the text reads (``<analysis_dir>/<name>.csv``).
 ANALYSIS_TABLES = ("accuracy", "best", "depth", "depth_summary", "guideline", "power", "overview",
@@ -33,6 +33,8 @@ class Inputs:
     policy: str
     config: dict[str, Any]
     provenance: dict[str, Any]
+    #: The claims (``claims.csv``), or None for a study typeset without them.
+    claims: pd.DataFrame | None = None
 
 
 def load_provenance(source: str | Path | dict[str, Any]) -> dict[str, Any]:
@@ -43,9 +45,11 @@ def load_provenance(source: str | Path | dict[str, Any]) -> dict[str, Any]:
 
 
 def load(runs: str | Path, analysis_dir: str | Path, stats_dir: str | Path, audit: str | Path,
-         theory: str | Path, config: str | Path, provenance: str | Path) -> Inputs:
+         theory: str | Path, config: str | Path, provenance: str | Path,
+         claims: str | Path | None = None) -> Inputs:
     """Read every input. The config is read with :func:`initstudy.study.config.load`, so
-    its defaults are filled in (the paper cites every training setting, given or not)."""
+    its defaults are filled in (the paper cites every training setting, given or not).
+    ``claims`` (``claims.csv``) is optional: without it the claims are not typeset."""
     return Inputs(
         runs=pd.read_parquet(runs),
         analysis={name: read_csv(Path(analysis_dir) / f"{name}.csv") for name in ANALYSIS_TABLES},
@@ -54,6 +58,7 @@ def load(runs: str | Path, analysis_dir: str | Path, stats_dir: str | Path, audi
         policy=diverged_policy(read_stats(stats_dir)),
         config=study_config.load(config),
         provenance=load_provenance(provenance),
+        claims=None if claims is None else read_claims(claims),
     )
 
 
@@ -100,7 +105,10 @@ def texts(inputs: Inputs) -> dict[str, str]:
     latex = latex_tables(inputs)
     if tuple(latex) != LATEX_TABLES:  # the workflow names the outputs from initstudy.study.paths
         raise ValueError(f"typeset makes tables {tuple(latex)}, the workflow expects {LATEX_TABLES}")
-    return {"variables.tex": variables(inputs), **{f"tables/{name}.tex": text for name, text in latex.items()}}
+    out = {"variables.tex": variables(inputs), **{f"tables/{name}.tex": text for name, text in latex.items()}}
+    if inputs.claims is not None:
+        out.update(claims_texts(inputs.claims))
+    return out
 
 
 def write(inputs: Inputs, out_dir: str | Path) -> list[Path]:
@@ -111,3 +119,96 @@ def write(inputs: Inputs, out_dir: str | Path) -> list[Path]:
         write_text(path, text)
         written.append(path)
     return written
+
+
+# ------------------------------------------------------------------ claims
+
+#: How each claim family's figure is described (the claim's hypothesis and verdict follow).
+CLAIM_CAPTIONS = {
+    "he2015": (r"Top: mean test accuracy per depth and initializer with \StatsConfidence{}\,\% BCa intervals over "
+               r"seeds, chance (grey) and the rule's bounds (green). Bottom: the activations' second moment "
+               r"$\mathrm{E}[a_l^2]$ at initialization relative to the first hidden layer's, with the per-layer "
+               r"ratio the rule predicts (dashed)."),
+    "glorot2010": (r"Top: the back-propagated gradient (estimated as $\lVert\partial L/\partial W_l\rVert / "
+                   r"\sqrt{\mathrm{E}[a_{l-1}^2]}$) and the weight gradient per hidden layer at initialization, "
+                   r"relative to the top hidden layer. Bottom: the mean activation of each hidden layer per "
+                   r"epoch in the sigmoid networks (top layer thick). Bands: BCa intervals over seeds."),
+    "symmetry": (r"Test accuracy of every network initialized with zeros, one point per seed, against chance "
+                 r"(grey), the claim's bound (green) and the control's margin (red)."),
+}
+GENERIC_CAPTION = "The claim's statistic."
+
+
+def read_claims(path: str | Path) -> pd.DataFrame:
+    """``claims.csv`` (empty fields as NaN)."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def claim_figure(row) -> str:
+    """The figure environment of one claim (``<figures>/claim_<name>.pdf``)."""
+    figure = f"{FIGURES_DIR.removeprefix('paper/')}/claim_{row.name}.pdf"
+    caption = CLAIM_CAPTIONS.get(row.statistic, GENERIC_CAPTION)
+    return "\n".join([
+        r"\begin{figure}[tbp]",
+        r"  \centering",
+        rf"  \includegraphics[width=\textwidth]{{{figure}}}",
+        rf"  \caption{{Claim \texttt{{{escape_latex(row.name)}}} ({escape_latex(row.source_paper)}): "
+        rf"{escape_latex(' '.join(row.hypothesis.split()))} Verdict: \textbf{{{row.verdict}}}. {caption}}}",
+        rf"  \label{{fig:claim-{row.name.replace('_', '-')}}}",
+        r"\end{figure}",
+    ])
+
+
+def claims_section(claims: pd.DataFrame) -> str:
+    """The generated part of the claims section (``generated/claims.tex``, read by
+    ``paper/sections/claims.tex`` when it exists): the macros, a summary, the table and
+    one figure per claim."""
+    generated = GENERATED.removeprefix("paper/")
+    lines = [
+        "% Generated by initstudy typeset-claims from claims.csv; do not edit.",
+        rf"\input{{{generated}/claims_variables.tex}}",
+        r"Of the \NumClaims{} claims, \NumClaimsPass{} pass, \NumClaimsFail{} fail and "
+        r"\NumClaimsInconclusive{} are inconclusive (Table~\ref{tab:claims}), over \ClaimsNumSubclaims{} "
+        r"sub-claims. Every sub-claim had at least \ClaimsMinValues{} values (seeds, or seeds times the "
+        r"levels it pools), where its test needs \ClaimsValuesNeeded{} to reach $p \le \ClaimsAlpha$ at "
+        r"all: the largest smallest-reachable $p$ of any claim is \ClaimsMaxMinP.",
+        "",
+        r"\begin{table}[tbp]",
+        r"  \centering",
+        r"  \caption{The claims: hypothesis, source and the sub-claim that decided the verdict (for a PASS "
+        r"the one of largest $p$, the conjunction's $p$; for a FAIL the first that failed), its effect with "
+        r"its \ClaimsConfidence{}\,\% interval, $p$ against the rule's bound, the smallest $p$ the test "
+        r"could reach with the claim's $n$ values per sub-claim, and the verdict.}",
+        r"  \label{tab:claims}",
+        r"  \footnotesize",
+        r"  \setlength{\tabcolsep}{4pt}",
+        rf"  \input{{{generated}/tables/claims.tex}}",
+        r"\end{table}",
+        "",
+    ]
+    lines += [claim_figure(row) + "\n" for row in claims.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def claims_texts(claims: pd.DataFrame) -> dict[str, str]:
+    """File (below the generated folder, :data:`initstudy.study.paths.CLAIMS_GENERATED`)
+    -> text, for the claims."""
+    texts = {
+        "claims_variables.tex": macro_file(merge_macros(macros.claims_macros(claims)), "initstudy typeset-claims"),
+        "tables/claims.tex": tables.claims_table(claims),
+        "claims.tex": claims_section(claims),
+    }
+    if tuple(texts) != CLAIMS_GENERATED:
+        raise ValueError(f"typeset makes claims files {tuple(texts)}, the workflow expects {CLAIMS_GENERATED}")
+    return texts
+
+
+def write_claims(claims: str | Path, out_dir: str | Path) -> list[Path]:
+    """Write the claims' files (:func:`claims_texts`) of ``claims.csv`` below ``out_dir``."""
+    written = []
+    for name, text in claims_texts(read_claims(claims)).items():
+        path = Path(out_dir) / name
+        write_text(path, text)
+        written.append(path)
+    return written
+

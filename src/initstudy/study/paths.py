@@ -34,3 +34,22 @@ LATEX_TABLES_DIR = f"{GENERATED}/tables"
 #: The generated LaTeX tables (``<LATEX_TABLES_DIR>/<name>.tex``) of :mod:`initstudy.paper.typeset`.
 LATEX_TABLES = ("grid", "software", "results", "depth", "guideline", "signal", "audit", "theory")
 PAPER_PDF = "paper/build/main.pdf"
+#: The claims: one study config per claim below CLAIM_CONFIGS (``<name>.yaml``, with a
+#: ``claim`` section); each claim's tidy tables, ``verdict.csv`` and figure tables in
+#: ``<CLAIMS_DIR>/<name>/``, every claim's row in CLAIMS_TABLE.
+CLAIM_CONFIGS = "config/claims"
+CLAIMS_DIR = f"{RESULTS}/claims"
+CLAIM_VERDICT = "verdict.csv"
+CLAIMS_TABLE = f"{CLAIMS_DIR}/claims.csv"
+#: The main study's control check (``initstudy check-controls --out``).
+CONTROLS = f"{RESULTS}/controls.csv"
+#: What ``initstudy typeset-claims`` writes below GENERATED: the claims' macros, their
+#: table and the generated part of the claims section (which paper/sections/claims.tex
+#: reads when it exists); each claim's figure is ``<FIGURES_DIR>/claim_<name>.pdf``.
+CLAIMS_GENERATED = ("claims_variables.tex", "tables/claims.tex", "claims.tex")
+
+
+def claim_dir(name: str) -> str:
+    """The folder of claim ``name``'s tables and verdict."""
+    return f"{CLAIMS_DIR}/{name}"
+

@@ -1,0 +1,127 @@
+"""A claim's verdict and figure tables from its study's tidy tables, and the table of
+every claim.
+
+``results/claims/<name>/verdict.csv`` (:data:`VERDICT_COLUMNS`): the claim's row
+(``level`` = ``claim``) first, then one row per sub-claim (``level`` = ``part``), each
+with its statement, n, estimate, (1 − α) interval, two-sided p against its bound, the
+smallest p its test can reach with its n values (``min_p``; n counts seeds, or seeds
+times the levels the sub-claim pools), the n its test needs to reach α at all
+(``n_needed``), verdict and reason. The claim's row is the
+conjunction of its sub-claims (:func:`initstudy.analysis.claims.rule.combine`): its
+numbers are those of the sub-claim that decides it (``deciding``), its p is the
+conjunction's and its n and min_p the least favourable of its sub-claims.
+
+``results/claims/claims.csv`` (:data:`CLAIMS_COLUMNS`): every claim's row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from initstudy.analysis.claims import rule as rules_of
+from initstudy.analysis.claims.registry import KEY_COLUMNS, SAMPLE_COLUMNS, ClaimError, Tables, resolve
+from initstudy.analysis.claims.families.symmetry import MARGIN, check
+
+RESULT_COLUMNS = ["n", "estimate", "ci_low", "ci_high", "p_value", "min_p", "n_needed", "verdict", "reason"]
+VERDICT_COLUMNS = ["claim", "level", "part", "subclaim", *KEY_COLUMNS, "statement", "quantity", "test", "alpha",
+                   "direction", "target", "min_effect", *RESULT_COLUMNS, "deciding", "n_parts", "n_pass",
+                   "n_fail", "n_inconclusive", "hypothesis", "source_paper", "source_figure", "statistic"]
+CLAIMS_COLUMNS = ["name", "hypothesis", "source_paper", "source_figure", "statistic", "test", "alpha",
+                  "deciding", "statement", "effect", "ci_low", "ci_high", "p_value", "min_p", "n", "n_needed",
+                  "verdict", "n_parts", "n_pass", "n_fail", "n_inconclusive", "reason"]
+
+
+def claim_name(config_path: str | Path) -> str:
+    """A claim is named by its config file: ``config/claims/he2015.yaml`` -> ``he2015``."""
+    return Path(config_path).stem
+
+
+def read_tables(tables_dir: str | Path) -> Tables:
+    """A study's tidy tables, ``<tables_dir>/{runs,history,signal,weights}.parquet``
+    (weights only if present)."""
+    folder = Path(tables_dir)
+    weights = folder / "weights.parquet"
+    return Tables(*(pd.read_parquet(folder / f"{name}.parquet") for name in ("runs", "history", "signal")),
+                  weights=pd.read_parquet(weights) if weights.exists() else None)
+
+
+def _part_rows(samples: pd.DataFrame, part: str, rule: dict, quantity: str) -> list[dict]:
+    rows = []
+    ruled = samples[samples["part"] == part]
+    if ruled.empty:
+        raise ClaimError(f"claim.rules.{part}: the study has no data for this part")
+    for subclaim, group in ruled.groupby("subclaim", sort=False):
+        keys = {c: "+".join(map(str, sorted(group[c].unique()))) if c in group.columns else ""
+                for c in KEY_COLUMNS}
+        decided = rules_of.decide(group["value"].to_numpy(float), rule)
+        rows.append({"level": "part", "part": part, "subclaim": subclaim, **keys,
+                     "statement": f"{subclaim}: {rules_of.statement(quantity, rule)}", "quantity": quantity,
+                     **{k: rule[k] for k in ("test", "alpha", "direction", "target", "min_effect")},
+                     **decided, "n_needed": rules_of.minimum_seeds(rule["test"], rule["alpha"])})
+    return rows
+
+
+def verdicts(name: str, claim: dict[str, Any], tables: Tables) -> pd.DataFrame:
+    """The claim's verdict table (:data:`VERDICT_COLUMNS`)."""
+    family, params, rules = resolve(claim)
+    samples = family.samples(tables, params)
+    missing = [c for c in SAMPLE_COLUMNS if c not in samples.columns]
+    if missing:
+        raise ValueError(f"claim statistic {family.name!r} returned no column(s) {missing}")
+    parts = []
+    for part, rule in rules.items():
+        parts += _part_rows(samples, part, rule, family.parts[part])
+    parts = pd.DataFrame(parts).reset_index(drop=True)
+    combined = rules_of.combine(parts)
+    deciding = parts.loc[combined["deciding"]]
+    claim_row = {
+        "level": "claim", "part": "", "subclaim": "", **{c: "" for c in KEY_COLUMNS},
+        "statement": deciding["statement"], "quantity": deciding["quantity"],
+        "test": ", ".join(dict.fromkeys(parts["test"])), "alpha": parts["alpha"].max(),
+        "direction": deciding["direction"], "target": deciding["target"], "min_effect": deciding["min_effect"],
+        "n": combined["n"], "estimate": deciding["estimate"], "ci_low": deciding["ci_low"],
+        "ci_high": deciding["ci_high"], "p_value": combined["p_value"], "min_p": combined["min_p"],
+        "n_needed": int(parts["n_needed"].max()), "verdict": combined["verdict"],
+        "reason": (f"{combined['n_pass']} of {combined['n_parts']} sub-claims pass, {combined['n_fail']} fail; "
+                   f"decided by {deciding['subclaim']} ({deciding['reason']})"),
+        "deciding": deciding["subclaim"],
+        **{k: combined[k] for k in ("n_parts", "n_pass", "n_fail", "n_inconclusive")},
+    }
+    table = pd.concat([pd.DataFrame([claim_row]), parts], ignore_index=True)
+    source = claim["source"]
+    table = table.assign(claim=name, hypothesis=" ".join(claim["hypothesis"].split()), statistic=family.name,
+                         source_paper=source["paper"], source_figure=source.get("figure", ""))
+    return table.reindex(columns=VERDICT_COLUMNS)
+
+
+def figure_tables(claim: dict[str, Any], tables: Tables) -> dict[str, pd.DataFrame]:
+    """The tables the claim's figure draws, by name (none if its family has no figure)."""
+    family, params, rules = resolve(claim)
+    if family.figure_tables is None:
+        return {}
+    return family.figure_tables(tables, params, rules)
+
+
+def controls(tables: Tables, claim: dict[str, Any] | None = None) -> None:
+    """Every control on the study's runs (the symmetry control; its margin is a
+    symmetry claim's ``margin`` parameter, else the default): raises
+    :class:`~initstudy.analysis.claims.families.symmetry.ControlViolation`."""
+    margin = MARGIN
+    if claim is not None and claim["statistic"] == "symmetry":
+        margin = resolve(claim)[1]["margin"]
+    check(tables.runs, margin)
+
+
+def claims_table(verdict_tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per claim (:data:`CLAIMS_COLUMNS`) from the claims' verdict tables, in name order."""
+    rows = []
+    for table in verdict_tables:
+        claim = table[table["level"] == "claim"]
+        if len(claim) != 1:
+            raise ValueError(f"a verdict table needs exactly one claim row, found {len(claim)}")
+        rows.append(claim.iloc[0])
+    frame = pd.DataFrame(rows).rename(columns={"claim": "name", "estimate": "effect"})
+    return frame.sort_values("name").reindex(columns=CLAIMS_COLUMNS).reset_index(drop=True)

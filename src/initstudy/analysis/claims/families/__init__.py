@@ -1,0 +1,7 @@
+"""The claim families, one module each; importing this package registers them
+(:func:`initstudy.analysis.claims.registry.register`). A new family is one module
+here and its name in the import below, which is static on purpose: the workflow finds
+the code a verb runs by parsing imports (:mod:`initstudy.core.code`), so editing a
+family reruns the claims that use it."""
+
+from initstudy.analysis.claims.families import glorot2010, he2015, symmetry  # noqa: F401

@@ -1,0 +1,558 @@
+"""Claims: the tests against independent implementations and published worked examples,
+the decision rule's three verdicts, each claim family's verdicts on synthetic tables
+with known answers, the symmetry control failing the build, the verbs, the figures and
+the paper's claims table and macros."""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats as scipy_stats
+
+from initstudy import cli
+from initstudy.analysis.claims import evaluate, inference, rule
+from initstudy.analysis.claims.families import symmetry
+from initstudy.analysis.claims.registry import FAMILIES, ClaimError, Tables, family, resolve
+from initstudy.figures import registry as figures
+from initstudy.figures.catalog import CLAIM_FIGURE_TABLES
+from initstudy.paper import macros as paper_macros
+from initstudy.paper import tables as paper_tables
+from initstudy.paper import typeset
+from initstudy.study import config as study_config
+from initstudy.study import paths
+from initstudy.study.fields import GRID_DIMENSIONS
+
+REPO = Path(__file__).resolve().parents[1]
+CLAIM_CONFIGS = sorted((REPO / "config" / "claims").glob("*.yaml"))
+NO_R = pytest.mark.skipif(shutil.which("Rscript") is None,
+                          reason="Rscript is not installed (apt-get install r-base-core): the cross-check "
+                                 "against R's stats needs it")
+#: Darwin's Zea mays: differences in height (eighths of an inch) of 15 pairs of crossed
+#: and self-fertilized plants (Fisher 1935, The Design of Experiments, §17 and §21).
+DARWIN = np.array([49, -67, 8, 16, 6, 23, 28, 41, 14, 29, 56, 24, 75, 60, -48], dtype=float)
+
+
+def rscript(code: str) -> list[float]:
+    """Numbers R prints (``cat``) for ``code``."""
+    out = subprocess.run(["Rscript", "-e", "options(digits = 15); " + code], capture_output=True, text=True, timeout=60, check=True)
+    return [float(v) for v in out.stdout.split()]
+
+
+def r_vector(x) -> str:
+    return "c(" + ",".join(repr(float(v)) for v in x) + ")"
+
+
+# ------------------------------------------------------------------ the tests, cross-checked
+
+
+def test_sign_flip_reproduces_fishers_zea_mays_count():
+    """Fisher (1935, §21): of the 2**15 = 32768 sign patterns of Darwin's differences,
+    1726 give a total at least as large in absolute value as observed: p = 0.0527."""
+    assert inference.sign_flip_p(DARWIN) * 2**15 == pytest.approx(1726)
+    assert inference.sign_flip_p(DARWIN) == pytest.approx(0.0527, abs=5e-5)
+
+
+def test_t_test_reproduces_fishers_zea_mays_t():
+    """Fisher (1935, §17): t = 2.148 with 14 degrees of freedom, just significant at 5 %."""
+    result = inference.t_test(DARWIN, 0.0, 0.05)
+    statistic = scipy_stats.ttest_1samp(DARWIN, 0.0).statistic
+    assert statistic == pytest.approx(2.148, abs=5e-4)
+    assert 0.049 < result["p_value"] < 0.05
+    assert result["ci_low"] > 0 and result["ci_high"] == pytest.approx(41.84, abs=5e-3)
+
+
+@pytest.mark.parametrize("n, seed, null", [(3, 0, 0.0), (6, 1, 0.2), (7, 2, -0.1), (10, 3, 0.5), (12, 4, 0.0)])
+def test_sign_flip_equals_scipy_permutation_test(n, seed, null):
+    """The enumeration agrees with scipy.stats.permutation_test (an independent
+    implementation: one sample, permutation_type='samples' flips signs, exact)."""
+    x = np.random.default_rng(seed).normal(0.3, 1.0, n)
+    expected = scipy_stats.permutation_test((x - null,), np.mean, permutation_type="samples",
+                                            n_resamples=np.inf, alternative="two-sided").pvalue
+    assert inference.sign_flip_p(x, null) == pytest.approx(expected, abs=1e-12)
+
+
+@NO_R
+def test_t_test_equals_r():
+    """p-value and interval of R's t.test(x, mu = theta, conf.level = 1 - alpha)."""
+    rng = np.random.default_rng(5)
+    for n, null, alpha in ((3, 0.1, 0.05), (6, 0.5, 0.05), (9, -0.2, 0.1)):
+        x = rng.normal(0.3, 0.4, n)
+        p, low, high = rscript(f"r <- t.test({r_vector(x)}, mu = {null}, conf.level = {1 - alpha}); "
+                               "cat(r$p.value, r$conf.int)")
+        ours = inference.t_test(x, null, alpha)
+        assert (ours["p_value"], ours["ci_low"], ours["ci_high"]) == pytest.approx((p, low, high), rel=1e-9)
+
+
+@NO_R
+def test_sign_flip_equals_an_r_enumeration():
+    """The same p-values from an enumeration written in R (expand.grid of the signs)."""
+    rng = np.random.default_rng(6)
+    for n, null in ((4, 0.0), (6, 0.25), (8, -0.5)):
+        x = np.round(rng.normal(0.2, 1.0, n), 3)
+        (count,) = rscript(f"x <- {r_vector(x)} - ({null}); s <- as.matrix(expand.grid(rep(list(c(-1, 1)), "
+                           f"{n}))); cat(sum(abs(s %*% x) >= abs(sum(x)) - 1e-9))")
+        assert inference.sign_flip_p(x, null) == pytest.approx(count / 2**n)
+
+
+def test_sign_flip_power_and_interval():
+    """2 / 2**n is the smallest p; 6 seeds are the fewest that reach 0.05; below that the
+    interval is unbounded; at n = 6, alpha = 0.05 it is the range of the values, and its
+    bounds are where p crosses alpha."""
+    assert [inference.sign_flip_min_p(n) for n in (1, 5, 6)] == [1.0, 0.0625, 0.03125]
+    assert rule.minimum_seeds("sign_flip", 0.05) == 6 and rule.minimum_seeds("sign_flip", 0.01) == 8
+    assert rule.minimum_seeds("t", 0.05) == 2
+    x = np.array([0.31, 0.28, 0.45, 0.39, 0.36, 0.50])
+    assert inference.sign_flip(x[:5], 0.0, 0.05)["ci_low"] == -math.inf
+    result = inference.sign_flip(x, 0.0, 0.05)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((0.28, 0.50), abs=1e-9)
+    assert result["p_value"] == result["min_p"] == 1 / 32
+    seven = np.append(x, 0.1)
+    low, high = inference.sign_flip_interval(seven, 0.05)
+    for bound, outward in ((low, -1), (high, 1)):
+        assert inference.sign_flip_p(seven, bound + outward * 1e-6) <= 0.05 < inference.sign_flip_p(seven, bound)
+
+
+def test_constant_values_the_sign_flip_decides_and_the_t_test_refuses():
+    """Networks stuck at one class score the same at every seed: the exact test still
+    decides (interval a point), the t-test has no variance to work with."""
+    stuck = np.full(6, -0.011)
+    flip = inference.sign_flip(stuck, 0.05, 0.05)
+    assert flip["p_value"] == 1 / 32 and flip["ci_low"] == flip["ci_high"] == -0.011
+    t = inference.t_test(stuck, 0.05, 0.05)
+    assert math.isnan(t["p_value"]) and "undefined" in t["reason"]
+
+
+# ------------------------------------------------------------------ the decision rule
+
+
+def _rule(direction, min_effect, target=0.0, test="sign_flip", alpha=0.05):
+    return {"direction": direction, "min_effect": min_effect, "target": target, "test": test, "alpha": alpha}
+
+
+@pytest.mark.parametrize("values, rule_args, verdict", [
+    ([0.30, 0.35, 0.40, 0.28, 0.50, 0.45], ("greater", 0.1), "PASS"),
+    ([0.01, 0.02, -0.01, 0.00, 0.03, 0.02], ("greater", 0.1), "FAIL"),
+    ([0.30, 0.05, 0.40, 0.28, 0.50, 0.45], ("greater", 0.1), "INCONCLUSIVE"),   # interval straddles 0.1
+    ([0.30, 0.35, 0.40, 0.28, 0.50], ("greater", 0.1), "INCONCLUSIVE"),         # 5 seeds cannot reach 0.05
+    ([-0.01] * 6, ("less", 0.05), "PASS"),
+    ([0.30, 0.35, 0.40, 0.28, 0.50, 0.45], ("less", 0.05), "FAIL"),
+    ([0.49, 0.52, 0.47, 0.51, 0.50, 0.48], ("within", 0.1, 0.5), "PASS"),
+    ([0.95, 0.97, 0.99, 0.96, 1.0, 0.98], ("within", 0.1, 0.5), "FAIL"),
+    ([0.49, 0.52, 0.47, 0.51, 0.50, 0.65], ("within", 0.1, 0.5), "INCONCLUSIVE"),
+])
+def test_rule_verdicts(values, rule_args, verdict):
+    decided = rule.decide(values, _rule(*rule_args))
+    assert decided["verdict"] == verdict, decided
+
+
+@pytest.mark.parametrize("values, direction, bound", [
+    ([0.3, 0.35, 0.41, 0.28], "greater", 0.1), ([0.3, 0.05, 0.4], "greater", 0.1),
+    ([0.01, 0.02, 0.03], "less", 0.05), ([0.45, 0.5, 0.56, 0.52], "within", 0.1),
+])
+def test_t_rule_p_and_interval_say_the_same(values, direction, bound):
+    """With the t-test, PASS/FAIL exactly when the interval excludes a bound."""
+    r = _rule(direction, bound, 0.5 if direction == "within" else 0.0, test="t")
+    decided = rule.decide(values, r)
+    bounds = rule.boundaries(r)
+    excluded = all(b < decided["ci_low"] or b > decided["ci_high"] for b in bounds)
+    assert (decided["verdict"] != "INCONCLUSIVE") == excluded
+
+
+def test_the_t_test_needs_no_six_seeds():
+    """Three seeds suffice for the t-test when the values vary (its smallest p is 0)."""
+    assert rule.decide([0.30, 0.35, 0.40], _rule("greater", 0.1, test="t"))["verdict"] == "PASS"
+
+
+def test_conjunction_is_an_intersection_union_test():
+    parts = pd.DataFrame({"verdict": ["PASS", "PASS"], "p_value": [0.01, 0.03], "min_p": [0.03, 0.03], "n": [6, 6]})
+    combined = rule.combine(parts)
+    assert combined["verdict"] == "PASS" and combined["p_value"] == 0.03 and combined["deciding"] == 1
+    parts.loc[1, "verdict"] = "INCONCLUSIVE"
+    assert rule.combine(parts)["verdict"] == "INCONCLUSIVE"
+    parts.loc[0, "verdict"] = "FAIL"
+    combined = rule.combine(parts)
+    assert combined["verdict"] == "FAIL" and combined["deciding"] == 0 and combined["n_fail"] == 1
+
+
+# ------------------------------------------------------------------ synthetic studies
+
+CELL_DEFAULTS = {"dataset": "mnist1d", "arch": "mlp"}
+
+
+def _run_id(**f) -> str:
+    return f"{f['dataset']}/{f['arch']}/{f['activation']}/{f['optimizer']}/d{f['depth']}/{f['initializer']}/s{f['seed']}"
+
+
+def synthetic_runs(rows: list[dict]) -> pd.DataFrame:
+    """runs.parquet rows (10 classes) from dicts of the grid fields and test_accuracy."""
+    out = []
+    for row in rows:
+        row = {**CELL_DEFAULTS, "diverged": False, "num_classes": 10, **row}
+        out.append({"run_id": _run_id(**row), **row})
+    return pd.DataFrame(out)
+
+
+def he_study(accuracy, seeds=(0, 1, 2), ratio=None) -> Tables:
+    """ReLU MLPs at depths 30 and 50 with Adam and momentum; ``accuracy(init, optimizer,
+    depth, seed)`` gives each run's test accuracy, ``ratio(init)`` the per-layer ratio of
+    E[a²] at init (noise ±2 % per run)."""
+    ratio = ratio or {"he_normal": 1.0, "glorot_uniform": 0.5, "lecun_normal": 0.5,
+                      "random_normal-stddev0.01": 0.0064}.get
+    rng = np.random.default_rng(0)
+    runs, signal = [], []
+    for optimizer in ("adam", "momentum"):
+        for depth in (30, 50):
+            for init in ("he_normal", "glorot_uniform", "lecun_normal", "random_normal-stddev0.01"):
+                for seed in seeds:
+                    fields = {"activation": "relu", "optimizer": optimizer, "depth": depth, "initializer": init,
+                              "seed": seed}
+                    runs.append({**fields, "test_accuracy": accuracy(init, optimizer, depth, seed)})
+                    r = ratio(init) * (1 + rng.uniform(-0.02, 0.02))
+                    for layer in range(1, depth + 1):
+                        signal.append({**CELL_DEFAULTS, **fields, "run_id": _run_id(**CELL_DEFAULTS, **fields),
+                                       "epoch": 0, "layer": layer, "activation_mean": 0.0,
+                                       "activation_std": math.sqrt(r ** (layer - 1)), "grad_norm": 1.0})
+    return Tables(synthetic_runs(runs), pd.DataFrame(), pd.DataFrame(signal))
+
+
+def load_claim(name: str) -> dict:
+    return study_config.load(REPO / "config" / "claims" / f"{name}.yaml")["claim"]
+
+
+def verdicts_by_part(table: pd.DataFrame) -> dict[str, set[str]]:
+    parts = table[table["level"] == "part"]
+    return {part: set(group["verdict"]) for part, group in parts.groupby("part")}
+
+
+def he_accuracy(glorot_trains=lambda optimizer, depth, seed: False):
+    def accuracy(init, optimizer, depth, seed):
+        if init == "he_normal":
+            return 0.45 + 0.01 * seed
+        if init == "glorot_uniform" and glorot_trains(optimizer, depth, seed):
+            return 0.35
+        return 0.089 + 0.001 * seed
+    return accuracy
+
+
+def test_he2015_pass():
+    table = evaluate.verdicts("he2015", load_claim("he2015"), he_study(he_accuracy()))
+    assert table.iloc[0]["level"] == "claim" and table.iloc[0]["verdict"] == "PASS"
+    assert verdicts_by_part(table) == {"trains": {"PASS"}, "at_chance": {"PASS"}, "variance_halves": {"PASS"},
+                                       "variance_constant": {"PASS"}}
+    parts = table[table["level"] == "part"]
+    # sub-claims per cell (depth) and initializer, optimizers pooled: 3 seeds x 2 optimizers
+    assert len(parts[parts["part"] == "at_chance"]) == 2 * 3 and set(parts["n"]) == {6}
+    assert "(adam+momentum)" in parts.iloc[0]["subclaim"] and parts.iloc[0]["optimizer"] == "adam+momentum"
+    assert table.iloc[0]["min_p"] == 1 / 32 and table.iloc[0]["n_needed"] == 6
+
+
+def test_he2015_fail_when_glorot_trains():
+    table = evaluate.verdicts("he2015", load_claim("he2015"), he_study(he_accuracy(lambda o, d, s: d == 30)))
+    claim = table.iloc[0]
+    assert claim["verdict"] == "FAIL" and "d30 glorot_uniform" in claim["deciding"]
+    assert claim["estimate"] == pytest.approx(0.25)
+
+
+def test_he2015_inconclusive_when_glorot_sometimes_trains_or_seeds_are_few():
+    sometimes = he_study(he_accuracy(lambda o, d, s: d == 30 and o == "adam" and s == 0))
+    table = evaluate.verdicts("he2015", load_claim("he2015"), sometimes)
+    assert table.iloc[0]["verdict"] == "INCONCLUSIVE"
+    assert "interval contains a bound" in table.iloc[0]["reason"]
+    few = evaluate.verdicts("he2015", load_claim("he2015"), he_study(he_accuracy(), seeds=(0, 1)))
+    assert few.iloc[0]["verdict"] == "INCONCLUSIVE" and few.iloc[0]["min_p"] == 1 / 8
+    assert "cannot reach" in few.iloc[0]["reason"]
+
+
+def test_he2015_variance_fails_when_he_halves_too():
+    halving = he_study(he_accuracy(), ratio=lambda init: 0.5)
+    table = evaluate.verdicts("he2015", load_claim("he2015"), halving)
+    assert verdicts_by_part(table)["variance_constant"] == {"FAIL"} and table.iloc[0]["verdict"] == "FAIL"
+
+
+def glorot_study(seeds=range(6), saturates=True, standard_gain=1 / 3) -> Tables:
+    """5-layer MLPs: tanh at init with the back-propagated gradient g_l and the
+    activations' moments of the linear-regime theory (standard: E[a_l²] and g_l² scale
+    by ``standard_gain`` per layer up and down; Glorot: constant), and sigmoid runs whose
+    top layer's mean activation falls from 0.5 (``saturates``) or stays."""
+    runs, signal = [], []
+    for activation in ("tanh", "sigmoid"):
+        for init in ("standard", "glorot_uniform"):
+            for seed in seeds:
+                fields = {"activation": activation, "optimizer": "sgd", "depth": 5, "initializer": init,
+                          "seed": seed}
+                runs.append({**fields, "test_accuracy": 0.1})
+                gain = standard_gain if init == "standard" else 1.0
+                noise = 1 + 0.01 * seed
+                for epoch in range(6):
+                    for layer in range(1, 6):
+                        q = gain ** layer * noise
+                        g = gain ** ((5 - layer) / 2)  # RMS backprop gradient, top layer 1
+                        q_below = gain ** (layer - 1) * noise
+                        mean = 0.0 if activation == "tanh" else 0.5
+                        if activation == "sigmoid" and layer == 5 and saturates and epoch:
+                            mean = 0.5 / (1 + 5 * epoch)
+                        signal.append({**CELL_DEFAULTS, **fields, "run_id": _run_id(**CELL_DEFAULTS, **fields),
+                                       "epoch": epoch, "layer": layer, "activation_mean": mean,
+                                       "activation_std": math.sqrt(max(q - mean**2, 0)) if activation == "tanh"
+                                       else 0.1, "grad_norm": g * math.sqrt(q_below)})
+    return Tables(synthetic_runs(runs), pd.DataFrame(), pd.DataFrame(signal))
+
+
+def test_glorot2010_pass():
+    table = evaluate.verdicts("glorot2010", load_claim("glorot2010"), glorot_study())
+    assert verdicts_by_part(table) == {part: {"PASS"} for part in
+                                       ("backprop_shrinks", "backprop_flat", "weight_gradient_flat", "top_saturation")}
+    parts = table[table["level"] == "part"].set_index("part")
+    assert parts.loc["backprop_shrinks", "estimate"] == pytest.approx(math.log2(3 ** -1.5), abs=0.02)
+    assert table.iloc[0]["verdict"] == "PASS"
+
+
+def test_glorot2010_fail_and_inconclusive():
+    flat = glorot_study(standard_gain=1.0, saturates=False)
+    table = evaluate.verdicts("glorot2010", load_claim("glorot2010"), flat)
+    assert verdicts_by_part(table)["backprop_shrinks"] == {"FAIL"}
+    assert verdicts_by_part(table)["top_saturation"] == {"FAIL"} and table.iloc[0]["verdict"] == "FAIL"
+    few = evaluate.verdicts("glorot2010", load_claim("glorot2010"), glorot_study(seeds=range(4)))
+    assert few.iloc[0]["verdict"] == "INCONCLUSIVE" and set(few["min_p"]) == {1 / 8}
+
+
+def zeros_study(accuracy=lambda activation, depth, seed: 0.1, seeds=(0, 1, 2)) -> Tables:
+    runs = [{"activation": a, "optimizer": "adam", "depth": d, "initializer": "zeros", "seed": s,
+             "test_accuracy": accuracy(a, d, s)}
+            for a in ("relu", "tanh") for d in (2, 10, 30, 50) for s in seeds]
+    return Tables(synthetic_runs(runs), pd.DataFrame(), pd.DataFrame())
+
+
+def test_symmetry_verdicts():
+    claim = load_claim("symmetry")
+    table = evaluate.verdicts("symmetry", claim, zeros_study())
+    assert table.iloc[0]["verdict"] == "PASS" and len(table) == 1 + 4
+    learned = zeros_study(lambda a, d, s: 0.4 if d == 30 else 0.1)
+    assert evaluate.verdicts("symmetry", claim, learned).iloc[0]["verdict"] == "FAIL"
+    few = zeros_study(seeds=(0,))
+    assert evaluate.verdicts("symmetry", claim, few).iloc[0]["verdict"] == "INCONCLUSIVE"
+
+
+def test_the_symmetry_control_names_the_cell():
+    runs = zeros_study(lambda a, d, s: 0.41 if (a, d, s) == ("relu", 30, 2) else 0.1).runs
+    messages = symmetry.violations(runs)
+    assert len(messages) == 1
+    assert messages[0].startswith("symmetry control violated: mnist1d/mlp/relu/adam/d30: ")
+    assert "seed(s) 2" in messages[0]
+    with pytest.raises(symmetry.ControlViolation, match="symmetry control violated"):
+        symmetry.check(runs)
+    # sigmoid (phi(0) = 1/2) is outside the control; a diverged zeros run is no violation
+    sigmoid = runs.assign(activation="sigmoid")
+    assert symmetry.violations(sigmoid) == []
+    diverged = runs.assign(diverged=True, test_accuracy=np.nan)
+    assert symmetry.violations(diverged) == []
+    table = symmetry.control_table(runs)
+    assert (~table["ok"]).sum() == 1 and len(table) == 8
+
+
+# ------------------------------------------------------------------ configs and registry
+
+
+def test_claim_configs_validate_and_resolve():
+    """Every claim config is valid, names parts of its statistic, and gives every
+    sub-claim the values its test needs to reach alpha (seeds x pooled levels)."""
+    assert {p.stem for p in CLAIM_CONFIGS} == {"he2015", "glorot2010", "symmetry"}
+    grid_key = {field: key for key, field in GRID_DIMENSIONS.items()}
+    for path in [*CLAIM_CONFIGS, *(REPO / "config" / "claims" / "costly").glob("*.yaml")]:
+        cfg = study_config.load(path)
+        fam, params, rules = resolve(cfg["claim"])
+        assert set(rules) <= set(fam.parts), path
+        values = len(cfg["grid"]["seeds"]) * math.prod(len(cfg["grid"][grid_key[c]]) for c in params.get("pool", []))
+        for r in rules.values():
+            assert rule.minimum_seeds(r["test"], r["alpha"]) <= values, path
+
+
+def test_bad_claims_are_refused_with_the_key(tiny_config):
+    cfg = copy.deepcopy(tiny_config)
+    cfg["claim"] = {"hypothesis": "h", "source": {"paper": "p"}, "statistic": "symmetry",
+                    "rules": {"at_chance": {"direction": "sideways", "min_effect": 0.05}}}
+    with pytest.raises(study_config.ConfigError, match="claim.rules.at_chance.direction"):
+        study_config.check(copy.deepcopy(cfg))
+    cfg["claim"]["rules"] = {"nope": {"direction": "less", "min_effect": 0.05}}
+    with pytest.raises(ClaimError, match="unknown part.*'nope'"):
+        resolve(study_config.check(copy.deepcopy(cfg))["claim"])
+    cfg["claim"]["rules"] = {"at_chance": {"direction": "less", "min_effect": 0.05}}
+    cfg["claim"]["params"] = {"typo": 1}
+    with pytest.raises(ClaimError, match="unknown parameter.*'typo'"):
+        resolve(study_config.check(copy.deepcopy(cfg))["claim"])
+    with pytest.raises(ClaimError, match="not a registered claim statistic"):
+        family("nope")
+    assert {"he2015", "glorot2010", "symmetry"} <= set(FAMILIES)
+
+
+# ------------------------------------------------------------------ verbs
+
+
+def write_study(folder: Path, tables: Tables) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("runs", "history", "signal"):
+        frame = getattr(tables, name)
+        if name == "signal" and frame.empty:
+            frame = pd.DataFrame({"run_id": pd.Series(dtype=str), "epoch": pd.Series(dtype=int)})
+        frame.to_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def test_claim_verb_writes_the_verdict_and_figure_tables(tmp_path, capsys):
+    study = write_study(tmp_path / "he2015", he_study(he_accuracy()))
+    config = REPO / "config" / "claims" / "he2015.yaml"
+    assert cli.main(["claim", f"--config={config}", f"--tables-dir={study}", f"--out-dir={study}"]) == 0
+    verdict = pd.read_csv(study / paths.CLAIM_VERDICT)
+    assert list(verdict.columns) == evaluate.VERDICT_COLUMNS and verdict.iloc[0]["verdict"] == "PASS"
+    for table in CLAIM_FIGURE_TABLES["claim_he2015.pdf"]:
+        assert (tmp_path / f"{table}.csv").exists(), table
+    assert "he2015: PASS" in capsys.readouterr().out
+
+
+def test_a_violated_control_fails_the_claim_verb_naming_the_cell(tmp_path, capsys):
+    broken = zeros_study(lambda a, d, s: 0.6 if (a, d) == ("tanh", 10) else 0.1)
+    study = write_study(tmp_path / "symmetry", broken)
+    config = REPO / "config" / "claims" / "symmetry.yaml"
+    status = cli.main(["claim", f"--config={config}", f"--tables-dir={study}", f"--out-dir={study}"])
+    err = capsys.readouterr().err
+    assert status != 0
+    assert "symmetry control violated: mnist1d/mlp/tanh/adam/d10: " in err
+    # the same control on a main study's runs table
+    runs = tmp_path / "runs.parquet"
+    broken.runs.to_parquet(runs)
+    assert cli.main(["check-controls", f"--runs={runs}", f"--out={tmp_path / 'controls.csv'}"]) != 0
+    assert "symmetry control violated: mnist1d/mlp/tanh/adam/d10: " in capsys.readouterr().err
+    zeros_study().runs.to_parquet(runs)
+    assert cli.main(["check-controls", f"--runs={runs}"]) == 0
+
+
+def test_claim_verb_refuses_a_config_without_claim_in_one_line(tmp_path, capsys, tiny_config):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_config))
+    assert cli.main(["claim", f"--config={tmp_path / 'c.yaml'}", f"--tables-dir={tmp_path}",
+                     f"--out-dir={tmp_path}"]) == 2
+    assert "no 'claim' section" in capsys.readouterr().err
+
+
+def claims_csv(tmp_path: Path) -> Path:
+    """claims.csv of three synthetic claims (PASS, FAIL, INCONCLUSIVE) through the verbs."""
+    studies = {"he2015": he_study(he_accuracy()),
+               "glorot2010": glorot_study(standard_gain=1.0),
+               "symmetry": zeros_study(seeds=(0,))}
+    verdicts = []
+    for name, tables in studies.items():
+        folder = write_study(tmp_path / name, tables)
+        config = REPO / "config" / "claims" / f"{name}.yaml"
+        assert cli.main(["claim", f"--config={config}", f"--tables-dir={folder}", f"--out-dir={folder}"]) == 0
+        verdicts.append(str(folder / paths.CLAIM_VERDICT))
+    out = tmp_path / "claims.csv"
+    assert cli.main(["claims-table", f"--out={out}", *verdicts]) == 0
+    return out
+
+
+def test_claims_table_verb(tmp_path):
+    table = pd.read_csv(claims_csv(tmp_path))
+    assert list(table.columns) == evaluate.CLAIMS_COLUMNS
+    assert dict(zip(table["name"], table["verdict"])) == {"glorot2010": "FAIL", "he2015": "PASS",
+                                                          "symmetry": "INCONCLUSIVE"}
+
+
+# ------------------------------------------------------------------ figures
+
+
+def claim_figure_tables(tmp_path: Path) -> dict[str, Path]:
+    claims_csv(tmp_path)
+    return {table: tmp_path / f"{table}.csv" for tables in CLAIM_FIGURE_TABLES.values() for table in tables
+            if (tmp_path / f"{table}.csv").exists()}
+
+
+def test_every_claim_figure_draws_from_its_tables(tmp_path):
+    tables = claim_figure_tables(tmp_path)
+    drawn = [name for name, names in CLAIM_FIGURE_TABLES.items() if all(t in tables for t in names)]
+    assert set(drawn) == {"claim_he2015.pdf", "claim_glorot2010.pdf", "claim_symmetry.pdf"}
+    written = figures.write([tmp_path / "figures" / name for name in drawn], tables)
+    for path in written:
+        data = path.read_bytes()
+        assert data.startswith(b"%PDF-") and b"%%EOF" in data[-32:]
+    fig = figures.draw("claim_he2015.pdf", {t: pd.read_csv(p) for t, p in tables.items()})
+    # accuracy panels per optimizer (2), variance panels per depth (2)
+    assert len([ax for ax in fig.get_axes() if ax.get_visible()]) == 4
+
+
+# ------------------------------------------------------------------ paper
+
+
+def test_claims_table_and_macros(tmp_path):
+    claims = typeset.read_claims(claims_csv(tmp_path))
+    latex = paper_tables.claims_table(claims)
+    assert "\\toprule" in latex and latex.count("\\textbf{PASS}") == 1 and latex.count("\\textbf{FAIL}") == 1
+    rows = [line for line in latex.splitlines() if line.endswith("\\\\") and "texttt" in line]
+    assert len(rows) == 3
+    assert "$-\\infty$" in latex  # symmetry with 2 values: the exact test's interval is unbounded
+    macros = paper_macros.claims_macros(claims)
+    assert (macros["NumClaims"], macros["NumClaimsPass"], macros["NumClaimsFail"],
+            macros["NumClaimsInconclusive"]) == ("\\num{3}", "\\num{1}", "\\num{1}", "\\num{1}")
+    assert macros["ClaimHeTwoThousandFifteenVerdict"] == "PASS" and macros["ClaimsValuesNeeded"] == "\\num{6}"
+    assert macros["ClaimHeTwoThousandFifteenMinP"] == "\\num{0.0312}"
+    golden = (REPO / "tests" / "data" / "golden_tiny" / "variables.tex").read_text()
+    assert not set(macros) & set(re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", golden))
+    texts = typeset.claims_texts(claims)
+    assert tuple(texts) == paths.CLAIMS_GENERATED
+    assert texts["claims.tex"].count("\\begin{figure}") == 3
+    assert "generated/figures/claim_he2015.pdf" in texts["claims.tex"]
+
+
+def test_typeset_claims_verb_and_optional_claims(tmp_path):
+    out = tmp_path / "generated"
+    assert cli.main(["typeset-claims", f"--claims={claims_csv(tmp_path)}", f"--out-dir={out}"]) == 0
+    assert {str(p.relative_to(out)) for p in out.rglob("*.tex")} == set(paths.CLAIMS_GENERATED)
+
+
+MINIMAL_PAPER = r"""\documentclass{article}
+\usepackage{booktabs}\usepackage{array}\usepackage{siunitx}\usepackage{amsmath}\usepackage{graphicx}
+\newcommand{\StatsConfidence}{95}
+\begin{document}
+Before.
+\input{sections/claims}
+After.
+\end{document}
+"""
+
+
+@pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk is not installed")
+def test_the_claims_section_compiles_and_is_left_out_without_claims(tmp_path):
+    paper = tmp_path / "paper"
+    (paper / "sections").mkdir(parents=True)
+    shutil.copy(REPO / "paper" / "sections" / "claims.tex", paper / "sections" / "claims.tex")
+    (paper / "main.tex").write_text(MINIMAL_PAPER)
+
+    def compile_() -> str:
+        result = subprocess.run(["latexmk", "-g", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
+                                cwd=paper, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-3000:]
+        return (paper / "main.log").read_text(errors="replace")
+
+    log = compile_()  # no generated/claims.tex: no section, no undefined reference
+    assert "undefined" not in log.lower()
+    typeset.write_claims(claims_csv(tmp_path), paper / "generated")
+    for name in ("he2015", "glorot2010", "symmetry"):
+        _blank_pdf(paper / "generated" / "figures" / f"claim_{name}.pdf")
+    log = compile_()
+    aux = (paper / "main.aux").read_text()
+    assert "tab:claims" in aux and "fig:claim-he2015" in aux
+    assert "Float too large" not in log and "undefined" not in log.lower()
+
+
+def _blank_pdf(path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Figure(figsize=(6, 3)).savefig(path)
