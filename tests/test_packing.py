@@ -188,7 +188,8 @@ def test_workflow_results_are_the_same_with_packing_on_or_off(tmp_path):
 
     tables = {}
     for pack_size in (1, 64):
-        study = {**TINY_STUDY, "training": {**TINY_STUDY["training"], "pack_size": pack_size}}
+        # threads 2 on --cores 2: one train job at a time, packs cut by pack_size alone
+        study = {**TINY_STUDY, "training": {**TINY_STUDY["training"], "pack_size": pack_size, "threads": 2}}
         workdir = copy_workflow(tmp_path / f"p{pack_size}", study)
         proc = snakemake(workdir, "results/runs.parquet")
         assert proc.returncode == 0, proc.stderr[-3000:]

@@ -5,6 +5,8 @@
 # pack size or resources retrains nothing. Each pack's manifest (its members and the
 # training settings) is written when the workflow is parsed; the job reads it, writes
 # one record per run and then its `.done` list, the job's output.
+from snakemake.exceptions import WorkflowError
+
 from initstudy.train import pending as pending_runs
 
 PENDING = pending_runs.pending(config)
@@ -17,7 +19,10 @@ STUDY_STATES = {
 STUDY_CONFIGS = {"study": config, **CLAIMS}
 # As many train jobs run at once as the cores given hold (`--cores`, or the cluster's
 # jobs), so packs are cut to keep them all busy to the end.
-TRAIN_SLOTS = max(1, (workflow.cores or 1) // config["training"]["threads"])
+try:
+    TRAIN_SLOTS = max(1, workflow.cores // config["training"]["threads"])
+except WorkflowError:  # no --cores: a cluster profile; packs are cut by pack_size alone
+    TRAIN_SLOTS = 1
 WORK = pending_runs.work(
     [(STUDY_STATES[name], STUDY_CONFIGS[name]["training"]) for name in STUDY_STATES],
     config["training"],
