@@ -4,7 +4,9 @@ Prints run-epochs/s (how many (run, epoch) pairs a second of wall time trains) f
 MLPs at depths 10 and 50 on MNIST-1D (width 128) and on MNIST-sized synthetic input
 (60000 × 784, width 256), batch 128, Adam. Each configuration is timed on steady
 steps after a warm-up step (so the one-off trace is excluded; it is printed
-separately); run-epochs/s = members / (seconds per step × steps per epoch).
+separately): the solo model in ``model.fit``, the pack in the trainer's compiled
+loop (``--steps`` steps in one call); run-epochs/s = members / (seconds per step ×
+steps per epoch). ``bench/throughput.py`` times the trainer's whole epochs.
 
 Optionally (``--study``) also times the default study end to end with Snakemake,
 from an empty results/ to the PDF, with packing off (pack_size 1) and on, side by
@@ -67,18 +69,15 @@ def time_packed(data, members, depth, width, steps):
 
     pack, training = pack_for(members, depth, width)
     trainer = PackTrainer(pack, training, lambda run: data)
-    batches = trainer.data.batches(1, training["batch_size"])
-
-    def step(idx, w):
-        return trainer.train_step(trainer.active, idx, w)
-
+    idx, w = trainer.data.epoch_batches(1, training["batch_size"])
+    idx, w = idx[:steps], w[:steps]
+    # the trainer's compiled loop: `steps` steps in one call (the first call traces,
+    # compiles and runs one step)
     t0 = time.perf_counter()
-    np.asarray(step(*next(batches))[0])
+    trainer.train_step.run(trainer.active, idx, w, count=1)
     trace = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for _ in range(steps):
-        out = step(*next(batches))
-    np.asarray(out[0])
+    trainer.train_step.run(trainer.active, idx, w)
     per_step = (time.perf_counter() - t0) / steps
     steps_per_epoch = -(-len(data.y_train) // training["batch_size"])
     return members / (per_step * steps_per_epoch), trace

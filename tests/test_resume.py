@@ -76,7 +76,7 @@ def test_same_run_in_two_processes_is_bitwise_identical(pack_file, uninterrupted
 
 
 @pytest.mark.parametrize("kill_at", [
-    "epoch2-step3",                      # mid-epoch
+    "epoch2-trained",                    # mid-epoch: epoch 2's steps done in memory, not validated or saved
     "epoch3-saved",                      # between epochs, checkpoint just written
     "atomic:digits-mlp-adam-d3-*.npz",   # while writing the checkpoint (temp file not yet renamed)
     "atomic:record-*.json",              # while writing the first record

@@ -7,9 +7,11 @@ its own).
 
 Keras 3 has no backend-independent "value and gradient" or "compile this step"
 function: ``model.fit`` hides them inside per-backend trainers. The packed trainer
-needs its own step (per-member losses, masking of diverged members), so the two
-small backend-specific pieces live here and nowhere else: :func:`value_and_grad`
-and :func:`compile_step`. Everything else is ``keras.ops``.
+needs its own step (per-member losses, masking of diverged members), so the
+small backend-specific pieces live here and nowhere else: :func:`value_and_grad`,
+:func:`compile_step`, :func:`while_loop` (many steps in one compiled call) and
+:func:`barrier` (keeps the loop's bookkeeping out of the step's fusions).
+Everything else is ``keras.ops``.
 """
 
 from __future__ import annotations
@@ -111,3 +113,47 @@ def compile_step(fn):
 
         return tf.function(fn, jit_compile=bool(_STATE["xla"]), reduce_retracing=True)
     raise RuntimeError(f"KERAS_BACKEND={backend()!r} is not supported by the packed trainer")
+
+
+def while_loop(cond, body, carry):
+    """``while cond(carry): carry = body(carry)`` inside a compiled function, as one
+    loop of the compiled program (no trip back to Python between iterations).
+
+    ``carry`` is a tuple (of tensors, or lists of them); ``body`` returns one of the
+    same structure, shapes and dtypes, ``cond`` a scalar boolean. JAX:
+    ``jax.lax.while_loop``. TensorFlow: ``tf.while_loop`` with one iteration at a
+    time (``parallel_iterations=1``), so a body that updates variables in place sees
+    the previous iteration's updates; under XLA it becomes an XLA while loop.
+    """
+    if backend() == "jax":
+        import jax
+
+        return jax.lax.while_loop(cond, lambda c: tuple(body(c)), tuple(carry))
+    if backend() == "tensorflow":
+        import tensorflow as tf
+
+        (out,) = tf.while_loop(lambda c: cond(c), lambda c: (tuple(body(c)),), (tuple(carry),),
+                               parallel_iterations=1)
+        return out
+    raise RuntimeError(f"KERAS_BACKEND={backend()!r} is not supported by the packed trainer")
+
+
+def barrier(values):
+    """``values`` (a tuple or list of tensors, possibly nested) unchanged, as a fence the
+    XLA compiler neither fuses nor moves computation across: it keeps a compiled
+    loop's bookkeeping (slicing its inputs, writing its outputs) out of the fusions
+    of the step it runs, which then compiles closer to the step alone (XLA may still
+    build a loop body differently: other threading, other fusions inside the step).
+    Without XLA (a plain TensorFlow graph) nothing is fused: a no-op.
+    """
+    if backend() == "jax":
+        import jax
+
+        return jax.lax.optimization_barrier(values)
+    if backend() == "tensorflow" and _STATE["xla"]:
+        import tensorflow as tf
+        from tensorflow.compiler.tf2xla.python import xla as tf_xla
+
+        flat = tf.nest.flatten(values)
+        return tf.nest.pack_sequence_as(values, list(tf_xla.optimization_barrier(*flat)))
+    return values

@@ -22,7 +22,9 @@ from initstudy.train.pending import record_path
 GRID_FIELDS = {key: field for key, field in GRID_DIMENSIONS.items() if field != "initializer"}
 RUN_KEYS = [*GRID_FIELDS.values(), "initializer_spec"]
 #: What makes a record bit-identical on a rerun (see the record schema's ``execution``).
-BITWISE = "any pack (size, members, position), any process, the same thread count"
+BITWISE = "any pack (size, members, position), any process, the same thread count and loop"
+#: How the trainer runs its steps: an epoch per compiled call (the record schema's ``execution.loop``).
+LOOP = "compiled"
 PACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -64,7 +66,8 @@ def build_record(run: Run, pack: Pack, index: int, training: dict, result: dict,
         **result,
         "pack": {"id": pack.pack_id, "size": len(pack.runs), "index": index,
                  "wall_time_s": result["wall_time_s"] * len(pack.runs)},
-        "execution": {"threads": prov["threads"], "pack_size": len(pack.runs), "bitwise_reproducible_at": BITWISE},
+        "execution": {"threads": prov["threads"], "pack_size": len(pack.runs), "loop": LOOP,
+                      "bitwise_reproducible_at": BITWISE},
         "provenance": prov,
     }
 
@@ -90,7 +93,7 @@ def train_pack(pack: Pack, training: dict, *, out_root: str | Path, checkpoint_d
 
     checkpoint = Path(checkpoint_dir) / f"{pack.pack_id}.npz" if checkpoint_dir else None
     start = time.perf_counter()
-    trainer = PackTrainer(padded(pack), training, load, checkpoint=checkpoint)
+    trainer = PackTrainer(padded(pack), training, load, checkpoint=checkpoint, loop=LOOP)
     results = trainer.fit()[:len(pack.runs)]
     elapsed = time.perf_counter() - start
     prov = provenance.collect()

@@ -26,12 +26,14 @@ class SignalLog:
                  activations: Sequence[str]):
         self._probe = probes.make_probe(forward, kernel_positions)
         self.probe_x, self.probe_y = probe_x, probe_y
+        # On the device once (the probe batch is the same every epoch).
+        self._x, self._y = ops.convert_to_tensor(probe_x), ops.convert_to_tensor(probe_y)
         self.activations = list(activations)
         self.rows: list[list[dict[str, Any]]] = [[] for _ in self.activations]
 
     def measure(self, params: list, epoch: int, members: np.ndarray) -> None:
         """Append the statistics of ``epoch`` for the members flagged in ``members``."""
-        stats = self._probe(params, self.probe_x, self.probe_y)
+        stats = self._probe(params, self._x, self._y)
         rows = probes.to_rows(stats, self.activations, epoch)
         for m in np.flatnonzero(members):
             self.rows[m].extend(rows[m])

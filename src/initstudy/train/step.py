@@ -16,6 +16,19 @@ The last batch of an epoch is padded to the batch size with weight-0 examples, s
 the step compiles once and the mean is over the real examples only (as
 ``model.fit``'s partial last batch). The batch order of epoch e is a pure function
 of (data-order seed, e), so a resumed job sees the batches it would have seen.
+
+The trainer runs many steps per compiled call (:meth:`TrainStep.run`: a whole epoch,
+or a chunk of it): the epoch's rows and weights for all its steps go to the device
+once, the steps run in one compiled loop (:func:`initstudy.core.runtime.while_loop`)
+that carries the active flags and writes each step's per-member loss and correct
+sums into a (steps, M) table, and the loop stops after the step that leaves no
+member active. Each step is the single step's computation (:meth:`TrainStep.__call__`,
+the reference), on the same inputs, in the same order, and the host adds the table's
+rows in float64 in step order as it adds the single steps' results. Without XLA the
+numbers are bit-identical to a host loop of single steps; under XLA (TensorFlow's
+``xla``, or JAX) the compiler builds a step inside a loop differently from a step
+alone (fusion, threading), so some differ in their last bits (relative ~1e-8 to 1e-7;
+records say which loop ran, in ``execution.loop``).
 """
 
 from __future__ import annotations
@@ -66,19 +79,25 @@ class PackData:
         y = np.stack([d.y_train[rows] for d in self.groups])[self.group].astype("int32")
         return x, y
 
-    def batches(self, epoch: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The batches of ``epoch``: (rows of ``x_train``, weights), both (M, size)."""
+    def epoch_batches(self, epoch: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """All batches of ``epoch`` at once: rows of ``x_train`` (steps, M, size) int32 and
+        weights (steps, M, size) float32; step k is the k-th of :meth:`batches`."""
         n = self.n_train
+        steps = -(-n // size)
         orders = np.stack([epoch_order(s, epoch, n) + g * n for g, s in enumerate(self.order_seeds)])
-        orders = orders[self.group]
-        for start in range(0, n, size):
-            idx = orders[:, start:start + size]
-            real = idx.shape[1]
-            w = np.zeros((self.members, size), dtype="float32")
-            w[:, :real] = 1.0
-            if real < size:
-                idx = np.pad(idx, ((0, 0), (0, size - real)))
-            yield idx.astype("int32"), w
+        idx = np.zeros((self.members, steps * size), dtype="int32")
+        idx[:, :n] = orders[self.group]
+        w = np.zeros((self.members, steps * size), dtype="float32")
+        w[:, :n] = 1.0
+
+        def by_step(a):
+            return np.ascontiguousarray(a.reshape(self.members, steps, size).transpose(1, 0, 2))
+        return by_step(idx), by_step(w)
+
+    def batches(self, epoch: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches of ``epoch``, one step at a time: (rows of ``x_train``, weights), both (M, size)."""
+        idx, w = self.epoch_batches(epoch, size)
+        yield from zip(idx, w)
 
 
 def member_mask(flags, like):
@@ -110,6 +129,19 @@ def _masked_grads(grads, keep):
     return [ops.where(member_mask(keep, g), g, ops.zeros_like(g)) for g in grads]
 
 
+def write_row(table, i, row):
+    """``table`` (K, M) with row ``i`` replaced by ``row`` (M,): a select, exact for any value."""
+    hit = ops.expand_dims(ops.equal(ops.arange(table.shape[0], dtype="int32"), i), 1)
+    return ops.where(hit, ops.expand_dims(row, 0), table)
+
+
+def add_rows(total: np.ndarray, table, done: int) -> None:
+    """``total += table[k]`` for k < ``done``, in step order (float64 on the host, as the
+    single steps' results are added)."""
+    for row in ops.convert_to_numpy(table)[:done]:
+        total += row
+
+
 class TrainStep:
     """The pack's weights and optimizer state, and the compiled step that updates them.
 
@@ -126,6 +158,7 @@ class TrainStep:
         self._opt_vars = [v.value for v in optimizer.variables]
         self._loss = masked_loss(model)
         self._step = runtime.compile_step(self._stateful_step if self.stateful else self._functional_step)
+        self._loop = runtime.compile_step(self._stateful_loop if self.stateful else self._functional_loop)
 
     def __call__(self, active: np.ndarray, idx: np.ndarray, w: np.ndarray):
         """One step on the batch (``idx``, ``w``); per member (kept, Σ w·CE, Σ w·correct)."""
@@ -134,6 +167,57 @@ class TrainStep:
         self._params, self._opt_vars, *out = self._step(
             self._params, self._opt_vars, active, self.data.x_train, self.data.y_train, idx, w)
         return out
+
+    def run(self, active: np.ndarray, idx: np.ndarray, w: np.ndarray, count: int | None = None):
+        """Steps 0..``count``-1 of (``idx``, ``w``), each (K, M, B), in one compiled call,
+        stopping after a step that leaves no member active; ``count`` defaults to K (a
+        shorter count lets a last, padded chunk reuse the compiled loop).
+
+        Returns (kept (M,), per-step Σ w·CE (K, M), per-step Σ w·correct (K, M), steps
+        run): the tables as tensors, their rows ≥ steps run zero.
+        """
+        count = np.asarray(len(idx) if count is None else count, dtype="int32")
+        data = (self.data.x_train, self.data.y_train, idx, w, count)
+        if self.stateful:
+            keep, losses, corrects, done = self._loop(active, *data)
+        else:
+            self._params, self._opt_vars, keep, losses, corrects, done = self._loop(
+                self._params, self._opt_vars, active, *data)
+        return keep, losses, corrects, int(ops.convert_to_numpy(done))
+
+    def _loop_start(self, active, idx):
+        table = ops.zeros((idx.shape[0], idx.shape[1]), "float32")
+        return ops.convert_to_tensor(0, "int32"), ops.convert_to_tensor(active), table, table
+
+    @staticmethod
+    def _go_on(count):
+        """The loop's condition: steps left and a member active (carry: step first, the
+        active flags third from last)."""
+        return lambda carry: ops.logical_and(ops.less(carry[0], count), ops.any(carry[-3]))
+
+    def _functional_loop(self, params, opt_vars, active, x_all, y_all, idx, w, count):
+        def body(carry):
+            i, params, opt_vars, active, losses, corrects = carry
+            inputs = runtime.barrier((params, opt_vars, active, ops.take(idx, i, axis=0), ops.take(w, i, axis=0)))
+            params, opt_vars, active, idx_i, w_i = inputs
+            outputs = self._functional_step(params, opt_vars, active, x_all, y_all, idx_i, w_i)
+            params, opt_vars, keep, l, c = runtime.barrier(tuple(outputs))
+            return i + 1, params, opt_vars, keep, write_row(losses, i, l), write_row(corrects, i, c)
+
+        i, active, losses, corrects = self._loop_start(active, idx)
+        i, params, opt_vars, keep, losses, corrects = runtime.while_loop(
+            self._go_on(count), body, (i, list(params), list(opt_vars), active, losses, corrects))
+        return params, opt_vars, keep, losses, corrects, i
+
+    def _stateful_loop(self, active, x_all, y_all, idx, w, count):
+        def body(carry):
+            i, active, losses, corrects = carry
+            active, idx_i, w_i = runtime.barrier((active, ops.take(idx, i, axis=0), ops.take(w, i, axis=0)))
+            keep, l, c = runtime.barrier(tuple(self._stateful_step(active, x_all, y_all, idx_i, w_i)))
+            return i + 1, keep, write_row(losses, i, l), write_row(corrects, i, c)
+
+        i, keep, losses, corrects = runtime.while_loop(self._go_on(count), body, self._loop_start(active, idx))
+        return keep, losses, corrects, i
 
     def _functional_step(self, params, opt_vars, active, x_all, y_all, idx, w):
         x, y = ops.take(x_all, idx, axis=0), ops.take(y_all, idx, axis=0)

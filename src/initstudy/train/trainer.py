@@ -8,10 +8,23 @@ the checkpoint (:mod:`.checkpoint`), LSUV (:mod:`initstudy.inits.lsuv`). The loo
    its members, initial kernels kept, signal measured at epoch 0;
 2. per epoch: the steps, then validation on the whole validation split; the train
    loss/accuracy of the epoch are averaged over its examples as Keras reports them;
-   a member whose loss turns NaN/Inf stops there (its history ends with nulls);
+   a member whose loss turns NaN/Inf stops there (its history ends with nulls). The
+   epoch's steps run in one compiled loop (or in chunks of ``steps_per_call``), and
+   validation in another: the host sees the results once per call;
 3. after each epoch: signal measured, full state saved atomically, so a killed job
    restarts from its last completed epoch and produces bit-identical numbers;
 4. test evaluation, histograms, and one result dict per member.
+
+``loop="host"`` runs the reference instead: one compiled step per batch, fed and
+read back by a Python loop, and one compiled evaluation call per batch. Both loops
+compute the same numbers: bit for bit without XLA, to float precision under XLA
+(see :mod:`.step`; tests/test_packing.py checks both).
+
+Kill points (:mod:`initstudy.core.faults`), in epoch e: ``epoch<e>-step<k>`` before
+the call that starts at step k (with whole-epoch calls, k = 0 only; the host loop:
+before every step), ``epoch<e>-trained`` after the steps, before validation and the
+checkpoint (mid-epoch: the in-memory state has moved on, nothing is saved),
+``epoch<e>-saved`` after the checkpoint.
 """
 
 from __future__ import annotations
@@ -28,11 +41,11 @@ from initstudy.models.packed import PackedNet, build_packed, stateless_forward
 from initstudy.study.runs import Pack, Run
 from initstudy.train import checkpoint as checkpoints
 from initstudy.train import probes
-from initstudy.train.evaluate import evaluate, make_eval_step
+from initstudy.train.evaluate import Evaluator, evaluate, make_eval_step
 from initstudy.train.observers import SignalLog, WeightHistograms
 from initstudy.train.optimizers import make_optimizer
 from initstudy.train.records import finite_or_none
-from initstudy.train.step import PackData, TrainStep
+from initstudy.train.step import PackData, TrainStep, add_rows
 
 if TYPE_CHECKING:
     from initstudy.data.datasets import Dataset
@@ -42,8 +55,19 @@ class PackTrainer:
     """Trains one pack; :meth:`fit` returns one result dict per member."""
 
     def __init__(self, pack: Pack, training: dict, data: "Callable[[Run], Dataset]",
-                 checkpoint: str | Path | None = None):
-        """``data(run)`` loads a member's dataset split; it is called once per seed."""
+                 checkpoint: str | Path | None = None, *, loop: str = "compiled",
+                 steps_per_call: int | None = None):
+        """``data(run)`` loads a member's dataset split; it is called once per seed.
+
+        ``loop``: "compiled" (many steps per compiled call: the whole epoch, or
+        ``steps_per_call`` at a time) or "host" (the reference: one call per step);
+        without XLA the numbers do not depend on either choice, under XLA the loop
+        can change their last bits (see :mod:`.step`)."""
+        if loop not in ("compiled", "host"):
+            raise ValueError(f"loop={loop!r}: expected 'compiled' or 'host'")
+        if steps_per_call is not None and steps_per_call < 1:
+            raise ValueError(f"steps_per_call={steps_per_call}: expected a positive number or None")
+        self.loop, self.steps_per_call = loop, steps_per_call
         self.pack, self.training = pack, training
         self.members = len(pack.runs)
         self.data = PackData(pack, data)
@@ -54,6 +78,7 @@ class PackTrainer:
         optimizer.build(self.model.trainable_variables)
         self.train_step = TrainStep(self.model, optimizer, self.data)
         self.eval_step = make_eval_step(self.model)
+        self.evaluator = Evaluator(self.model, self.data)
         self.forward = stateless_forward(self.model)
         self.kernel_positions = self.model.kernel_positions
         self.probe_x, self.probe_y = self.data.train_rows(
@@ -85,7 +110,7 @@ class PackTrainer:
             self.signal.measure(self.params, epoch, active_before)
             self._save()
             faults.point(f"epoch{epoch}-saved")
-        test_loss, test_acc = evaluate(self.eval_step, self.params, self.data, "test")
+        test_loss, test_acc = self.evaluate("test")
         self.train_step.sync_model()
         histograms = self.histograms(self.params, [h[-1]["epoch"] if h else 0 for h in self.history])
         return [{
@@ -106,20 +131,51 @@ class PackTrainer:
         self.histograms.start(self.params)
         self.signal.measure(self.params, 0, np.ones(self.members, dtype=bool))
 
+    def evaluate(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per member (mean loss, accuracy) on ``split`` with the current weights."""
+        if self.loop == "host":
+            return evaluate(self.eval_step, self.params, self.data, split)
+        return self.evaluator(self.params, split)
+
+    def train_steps(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """The steps of ``epoch`` (updating ``active``); per member (Σ CE, Σ correct) over
+        its examples, summed in float64 in step order."""
+        loss_sum, correct = np.zeros(self.members), np.zeros(self.members)
+        if self.loop == "host":
+            for step, (idx, w) in enumerate(self.data.batches(epoch, self.training["batch_size"])):
+                faults.point(f"epoch{epoch}-step{step}")
+                keep, l, c = self.train_step(self.active, idx, w)
+                self.active = ops.convert_to_numpy(keep).astype(bool)
+                loss_sum += ops.convert_to_numpy(l)
+                correct += ops.convert_to_numpy(c)
+                if not self.active.any():
+                    break
+            return loss_sum, correct
+        idx, w = self.data.epoch_batches(epoch, self.training["batch_size"])
+        steps = len(idx)
+        chunk = min(self.steps_per_call or steps, steps)
+        for start in range(0, steps, chunk):
+            faults.point(f"epoch{epoch}-step{start}")
+            count = min(chunk, steps - start)
+            i, wi = idx[start:start + chunk], w[start:start + chunk]
+            if count < chunk:  # the last chunk, padded to the compiled shape; its extra steps do not run
+                i = np.concatenate([i, np.zeros((chunk - count, *i.shape[1:]), i.dtype)])
+                wi = np.concatenate([wi, np.zeros((chunk - count, *wi.shape[1:]), wi.dtype)])
+            keep, losses, corrects, done = self.train_step.run(self.active, i, wi, count)
+            self.active = ops.convert_to_numpy(keep).astype(bool)
+            add_rows(loss_sum, losses, done)
+            add_rows(correct, corrects, done)
+            if not self.active.any():
+                break
+        return loss_sum, correct
+
     def run_epoch(self, epoch: int) -> None:
         """Train one epoch, validate, and append each member's row to its history."""
         n = self.data.n_train
-        loss_sum, correct = np.zeros(self.members), np.zeros(self.members)
         active_at_start = self.active.copy()
-        for step, (idx, w) in enumerate(self.data.batches(epoch, self.training["batch_size"])):
-            faults.point(f"epoch{epoch}-step{step}")
-            keep, l, c = self.train_step(self.active, idx, w)
-            self.active = ops.convert_to_numpy(keep).astype(bool)
-            loss_sum += ops.convert_to_numpy(l)
-            correct += ops.convert_to_numpy(c)
-            if not self.active.any():
-                break
-        val_loss, val_acc = evaluate(self.eval_step, self.params, self.data, "val")
+        loss_sum, correct = self.train_steps(epoch)
+        faults.point(f"epoch{epoch}-trained")
+        val_loss, val_acc = self.evaluate("val")
         for m in np.flatnonzero(active_at_start):
             ok = bool(self.active[m])
             self.history[m].append({

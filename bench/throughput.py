@@ -1,0 +1,325 @@
+"""Benchmark: the packed trainer's throughput as the study runs it, against this machine's
+matmul ceiling.
+
+Per configuration (MLPs, Adam, batch 128) it times whole epochs of one ``PackTrainer``
+as ``fit`` runs them: the training steps and validation on the whole validation
+split (``run_epoch``) and the signal probe, after a warm-up that compiles and runs
+each piece once (the compiled epoch loop called for one step, one host step). The
+trainer's ``loop`` is switched between the compiled epoch loop (``"compiled"``, what
+the study runs) and the host loop of single steps it replaced (``"host"``); their
+timings alternate, so both see the same load on the machine, and the best of
+``reps`` is kept. It prints, per loop:
+
+- run-epochs/s: (member, epoch) pairs trained per second of wall time, and the
+  speed-up of the compiled loop over the host loop;
+- achieved GFLOP/s, counted as :mod:`initstudy.train.cost` counts a run's work
+  (3F per training example, F per validation and probe example, F the forward
+  FLOPs per example; biases, activations and the optimizer left out);
+- the ceiling at the configuration's shape: the compiled batched matmul
+  members × (batch×width @ width×width), and the share of it reached; and the
+  share of the machine's peak, a compiled square matmul (2048² by default).
+
+The MNIST-sized configuration (synthetic 60000×784 in memory with 2048 validation
+examples, depth 50, width 256) is too slow on a CPU for whole epochs: it times
+``--steps`` training steps (the compiled loop: one call of that many steps; the host
+loop: that many single steps), adds one validation and one probe, and extrapolates
+to the epoch's 469 steps.
+
+    python bench/throughput.py [--quick] [--members 32] [--threads N] [--no-xla]
+    KERAS_BACKEND=jax python bench/throughput.py --wide --peak-size 8192   # GPU: bench/gpu.sh
+
+On a GPU (JAX) float32 matmuls run in TF32 at JAX's default precision, so the peak
+column is a measured TF32 matmul rate, and "of peak" the share of it reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+from initstudy.core import runtime
+
+BATCH = 128
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    label: str
+    dataset: str  # "mnist1d" or "synthetic"
+    depth: int
+    width: int
+    members: int
+    reps: int = 2  # timings per loop (alternating host / compiled); the best is kept
+    steps: int | None = None  # time this many steps and extrapolate (instead of whole epochs)
+
+
+def configs(members: int, quick: bool, wide: bool, steps: int) -> list[Config]:
+    if quick:
+        out = [Config("overhead-bound", "mnist1d", 2, 32, members, reps=2),
+               Config("compute-bound", "mnist1d", 10, 128, members, reps=1),
+               Config("compute-bound", "mnist1d", 50, 128, members, reps=1, steps=2),
+               Config("MNIST-sized", "synthetic", 50, 256, members, reps=1, steps=1)]
+    else:
+        out = [Config("overhead-bound", "mnist1d", 2, 32, members, reps=3),
+               Config("compute-bound", "mnist1d", 10, 128, members, reps=2),
+               Config("compute-bound", "mnist1d", 50, 128, members, reps=1),
+               Config("MNIST-sized", "synthetic", 50, 256, members, reps=2, steps=steps)]
+    if wide:
+        out.append(Config("wide pack", "mnist1d", 50, 128, 128, reps=1 if quick else 2))
+    return out
+
+
+# ---------------------------------------------------------------------------- data, packs
+def synthetic(n=60000, features=784, classes=10, n_val=2048, seed=0):
+    """MNIST-sized random data in memory: 60000 training examples of 784 features, and
+    2048 validation examples (two evaluation batches; fewer than MNIST's 6000 to keep
+    the benchmark short, and counted as they are)."""
+    from initstudy.data.datasets import Dataset
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n + n_val, 1, features, 1), dtype="float32")
+    y = rng.integers(0, classes, n + n_val).astype("int32")
+    return Dataset("synthetic", x[:n], y[:n], x[n:], y[n:], x[n:n + 1000], y[n:n + 1000],
+                   (1, features, 1), classes)
+
+
+def mnist1d():
+    from initstudy.data.datasets import load
+
+    return load("mnist1d", validation_split=0.1, seed=0)
+
+
+def pack_for(members: int, depth: int, width: int):
+    """``members`` runs (initializers × seeds; one seed's split for all, as the benchmark
+    loads one dataset) of a depth × width ReLU MLP with Adam, batch 128."""
+    from initstudy.study import config, runs
+
+    inits = ["he_normal", "glorot_uniform", "lecun_normal", "orthogonal"]
+    seeds = list(range(-(-members // len(inits))))
+    cfg = {"grid": {"datasets": ["mnist1d"], "architectures": ["mlp"], "activations": ["relu"],
+                    "optimizers": ["adam"], "depths": [depth], "initializers": inits, "seeds": seeds},
+           "training": {"width": width, "batch_size": BATCH}}
+    cfg = config.check(cfg)
+    return runs.Pack(f"bench-d{depth}-w{width}", tuple(runs.expand(cfg)[:members])), cfg["training"]
+
+
+def flops_per_pack_epoch(cfg: Config, data, training: dict) -> float:
+    """What :mod:`initstudy.train.cost` counts for one epoch of every member."""
+    from initstudy.train.cost import forward_flops
+
+    f = forward_flops("mlp", cfg.depth, training, data.input_shape, data.num_classes)
+    n_train, n_val = len(data.y_train), len(data.y_val)
+    probe = min(training["probe_size"], n_train)
+    return cfg.members * (3 * f * n_train + f * (n_val + probe))
+
+
+# ---------------------------------------------------------------------------- ceilings
+def chained_matmul_rate(a_shape: tuple, b_shape: tuple, chain: int = 8, repeats: int = 5,
+                        budget_s: float = 3.0) -> float:
+    """GFLOP/s of the compiled (batched) matmul a @ b: ``chain`` products per compiled
+    call, a ← a @ b (b scaled to keep a's size), summed to a scalar so no large result
+    is copied back; best of ``repeats`` calls after a warm-up (fewer if slow)."""
+    from keras import ops
+
+    def chained(a, b):
+        for _ in range(chain):
+            a = ops.matmul(a, b)
+        return ops.sum(a)
+
+    fn = runtime.compile_step(chained)
+    rng = np.random.default_rng(0)
+    a = ops.convert_to_tensor(rng.standard_normal(a_shape, dtype="float32"))
+    b = ops.convert_to_tensor((rng.standard_normal(b_shape, dtype="float32") / math.sqrt(b_shape[-2])))
+    ops.convert_to_numpy(fn(a, b))
+    best, spent = math.inf, 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        ops.convert_to_numpy(fn(a, b))
+        took = time.perf_counter() - start
+        best, spent = min(best, took), spent + took
+        if spent > budget_s:
+            break
+    flops = 2 * math.prod(a_shape) * b_shape[-1] * chain
+    return flops / best / 1e9
+
+
+# ---------------------------------------------------------------------------- the trainer
+LOOPS = ("host", "compiled")
+
+
+def measure(cfg: Config, data, loops=LOOPS, reps: int = 2) -> dict[str, dict]:
+    """Per loop, seconds per pack-epoch of one ``PackTrainer`` (its ``loop`` switched
+    between timings, which alternate so both see the same machine load; best of
+    ``reps``), and the warm-up (compilation) seconds."""
+    from keras import ops
+
+    from initstudy.train.trainer import PackTrainer
+
+    pack, training = pack_for(cfg.members, cfg.depth, cfg.width)
+    steps_per_epoch = -(-len(data.y_train) // BATCH)
+    k = cfg.steps or steps_per_epoch
+    trainer = PackTrainer(pack, training, lambda run: data, steps_per_call=k)
+    trainer.initialize()  # LSUV (none here) and the epoch-0 probe: compiles the probe
+    idx, w = trainer.data.epoch_batches(1, BATCH)
+    out = {loop: {"best": float("inf")} for loop in loops}
+    for loop in loops:  # compile and run once: the step (host) / the loop (compiled, one step) and evaluation
+        trainer.loop = loop
+        start = time.perf_counter()
+        if loop == "compiled":  # (a first call also allocates the loop's buffers: slower than the next)
+            trainer.train_step.run(trainer.active, idx[:k], w[:k], count=1)
+        else:
+            trainer.train_step(trainer.active, idx[0], w[0])
+        trainer.evaluate("val")
+        out[loop]["warmup_s"] = time.perf_counter() - start
+
+    epoch = 0
+    for _ in range(reps):
+        for loop in loops:
+            trainer.loop = loop
+            start = time.perf_counter()
+            if cfg.steps is None:  # a whole epoch, as fit runs it
+                epoch += 1
+                active = trainer.active.copy()
+                trainer.run_epoch(epoch)
+                trainer.signal.measure(trainer.params, epoch, active)
+            elif loop == "compiled":
+                trainer.train_step.run(trainer.active, idx[:k], w[:k])
+            else:
+                for step in range(k):
+                    keep, _, _ = trainer.train_step(trainer.active, idx[step], w[step])
+                    trainer.active = ops.convert_to_numpy(keep).astype(bool)
+            out[loop]["best"] = min(out[loop]["best"], time.perf_counter() - start)
+    if not trainer.active.all():
+        print(f"# warning: {int((~trainer.active).sum())} members diverged; their steps were skipped", flush=True)
+    if cfg.steps is None:
+        for loop in loops:
+            out[loop].update(epoch_s=out[loop]["best"], timed=f"best of {reps} epoch{'s' if reps > 1 else ''}")
+        return out
+    # k steps timed; one validation per loop and one probe added: the epoch extrapolated
+    start = time.perf_counter()
+    trainer.signal.measure(trainer.params, 1, trainer.active.copy())
+    probe_s = time.perf_counter() - start
+    for loop in loops:
+        trainer.loop = loop
+        start = time.perf_counter()
+        trainer.evaluate("val")
+        val_s = time.perf_counter() - start
+        out[loop].update(epoch_s=out[loop]["best"] / k * steps_per_epoch + val_s + probe_s,
+                         timed=f"best of {reps} x {k} of {steps_per_epoch} steps, +val +probe")
+    return out
+
+
+# ---------------------------------------------------------------------------- machine
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def versions() -> str:
+    import keras
+
+    parts = [f"Python {platform.python_version()}", f"NumPy {np.__version__}", f"Keras {keras.__version__}"]
+    if runtime.backend() == "tensorflow":
+        import tensorflow as tf
+
+        parts.append(f"TensorFlow {tf.__version__}")
+    else:
+        import jax
+        import jaxlib
+
+        parts.append(f"JAX {jax.__version__} (jaxlib {jaxlib.__version__}, "
+                     f"matmul precision {jax.config.jax_default_matmul_precision or 'default'})")
+    return ", ".join(parts)
+
+
+def header(threads: int | None) -> list[str]:
+    s = runtime.settings()
+    physical = None
+    try:
+        physical = len({tuple(line.split(":")[1].strip() for line in block.splitlines()
+                              if line.startswith(("physical id", "core id")))
+                        for block in open("/proc/cpuinfo").read().split("\n\n") if block.strip()})
+    except OSError:
+        pass
+    return [f"# {platform.node()}: {cpu_model()}, {physical or '?'} cores, {os.cpu_count()} logical CPUs; "
+            f"devices {runtime.devices()}",
+            f"# backend {s['keras_backend']}, XLA {s['xla']}, op determinism {s['deterministic']}, "
+            f"threads {threads or 'backend default'}; {versions()}",
+            f"# load average at start {load()} (other processes share the machine: timings are the best of "
+            f"alternating host/compiled runs)"]
+
+
+def load() -> str:
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+# ---------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer timings (about half the time)")
+    parser.add_argument("--members", type=int, default=32, help="members per pack (default 32)")
+    parser.add_argument("--steps", type=int, default=2,
+                        help="steps timed in the MNIST-sized configuration (default 2)")
+    parser.add_argument("--wide", action="store_true", help="add depth 50 width 128 MNIST-1D with 128 members")
+    parser.add_argument("--peak-size", type=int, default=2048, help="side of the square matmul of the peak")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--no-xla", action="store_true", help="TensorFlow: compile without XLA")
+    parser.add_argument("--no-host", action="store_true", help="time the compiled loop only")
+    args = parser.parse_args()
+    runtime.configure(threads=args.threads, xla=not args.no_xla)
+    for line in header(args.threads):
+        print(line, flush=True)
+    peak = chained_matmul_rate((args.peak_size, args.peak_size), (args.peak_size, args.peak_size), chain=4)
+    from initstudy.train.cost import matmul_rate
+
+    print(f"# peak: compiled {args.peak_size}x{args.peak_size} matmul {peak:.1f} GFLOP/s; for reference, "
+          f"train/cost.py's matmul_rate() (one 32x128x128 call per timing, result copied back, as `plan` "
+          f"measures it): {matmul_rate():.1f} GFLOP/s", flush=True)
+    print("# run-epochs/s = members / seconds per pack-epoch (steps + validation + signal probe); "
+          "GFLOP/s counted as train/cost.py does; ceiling = compiled batched matmul "
+          "members x (batch x width @ width x width)")
+    cols = (f"{'configuration':<34}{'loop':>9}{'r-e/s':>9}{'GFLOP/s':>9}{'ceiling':>9}{'of ceil':>8}"
+            f"{'of peak':>8}{'speed-up':>9}{'warm-up s':>10}  timed")
+    print(cols)
+    data_cache: dict[str, object] = {}
+    for cfg in configs(args.members, args.quick, args.wide, args.steps):
+        if cfg.dataset not in data_cache:
+            data_cache[cfg.dataset] = mnist1d() if cfg.dataset == "mnist1d" else synthetic()
+        data = data_cache[cfg.dataset]
+        _, training = pack_for(cfg.members, cfg.depth, cfg.width)
+        flops = flops_per_pack_epoch(cfg, data, training)
+        ceiling = chained_matmul_rate((cfg.members, BATCH, cfg.width), (cfg.members, cfg.width, cfg.width))
+        name = (f"{cfg.label} d{cfg.depth} w{cfg.width} "
+                f"{'MNIST-1D' if cfg.dataset == 'mnist1d' else '60000x784'} x{cfg.members}")
+        rates = {}
+        loops = ("compiled",) if args.no_host else LOOPS
+        timings = measure(cfg, data, loops, reps=cfg.reps)
+        for loop in loops:
+            t = timings[loop]
+            rates[loop] = cfg.members / t["epoch_s"]
+            gflops = flops / t["epoch_s"] / 1e9
+            speedup = f"{rates[loop] / rates['host']:.2f}x" if "host" in rates else "-"
+            print(f"{name:<34}{loop:>9}{rates[loop]:>9.3g}{gflops:>9.1f}{ceiling:>9.1f}"
+                  f"{gflops / ceiling:>7.0%} {gflops / peak:>7.0%} {speedup:>8}{t['warmup_s']:>10.1f}  {t['timed']}",
+                  flush=True)
+    print(f"# load average at end {load()}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
