@@ -11,15 +11,16 @@ import pytest
 import pandas as pd
 import scipy.stats
 
+from initstudy.analysis import meanfield
 from initstudy.analysis import theory as mf
 
 CUSTOM = "initstudy.inits.custom:"
 
 
-@pytest.mark.parametrize("name", sorted(mf.ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(meanfield.ACTIVATIONS))
 def test_numpy_activations_match_keras(name):
     grid = np.linspace(-8, 8, 1601, dtype=np.float32)
-    ours = mf.ACTIVATIONS[name](grid.astype(np.float64))
+    ours = meanfield.ACTIVATIONS[name](grid.astype(np.float64))
     theirs = keras.ops.convert_to_numpy(keras.activations.get(name)(grid))
     np.testing.assert_allclose(ours, theirs, rtol=2e-6, atol=2e-7)
 
@@ -31,8 +32,8 @@ def test_linear_network_scales_by_sigma_w2_per_layer():
 
 @pytest.mark.parametrize("q", [1e-6, 0.3, 1.0, 50.0])
 def test_relu_family_second_moments_have_closed_forms(q):
-    assert mf.gaussian_second_moment("relu", q) == pytest.approx(q / 2, rel=1e-10)
-    assert mf.gaussian_second_moment("leaky_relu", q) == pytest.approx(
+    assert meanfield.gaussian_second_moment("relu", q) == pytest.approx(q / 2, rel=1e-10)
+    assert meanfield.gaussian_second_moment("leaky_relu", q) == pytest.approx(
         (1 + 0.2**2) * q / 2, rel=1e-10
     )
 

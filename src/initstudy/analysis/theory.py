@@ -16,13 +16,9 @@ fan_in * Var(W)`` comes from the initializer's intended scheme
 (:func:`initstudy.analysis.audit.intended_scheme`): He 2, LeCun 1, Glorot with equal fans
 1, ``random_normal(stddev=0.01)`` at fan-in 128: ``128e-4``.
 
-The Gaussian expectation is integrated with ``scipy.integrate.quad`` on the two
-half-lines split at 0, not with Gauss-Hermite quadrature: Gauss-Hermite nodes
-spread over ``|z| < ~sqrt(4 N)`` and miss the transition of a saturating
-activation at large ``q`` (``tanh`` at ``q = 100``: 5 % error with 101 nodes) and
-converge only algebraically across the kink at 0 of ReLU-type activations (SELU
-at ``q = 1``: 1e-4 with 101 nodes), whereas adaptive quadrature with the kink as
-an end point reaches ``1e-10`` relative for any activation.
+The Gaussian expectation is :func:`initstudy.analysis.meanfield.gaussian_second_moment`
+(adaptive quadrature split at the kink at 0; the reason is given there), with the numpy
+twins of the activations, the fixed points and the depth scales.
 
 :func:`theory_tables` sets the prediction for the study's MLPs beside what the trainer
 measured at init (:mod:`initstudy.train.probes`, epoch 0). The measurement is the variance
@@ -42,94 +38,12 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
-import scipy.integrate
-import scipy.special
 
 from initstudy.analysis.audit import intended_scheme
+from initstudy.analysis.meanfield import gaussian_second_moment, resolve_activation
 from initstudy.data.datasets import DATASETS
 from initstudy.inits.resolve import build
 from initstudy.study.specs import parse
-
-#: SELU constants (Klambauer et al., 2017, arXiv:1706.02515), as in ``tf.nn.selu``.
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def linear(x):
-    """``phi(x) = x`` (``keras.activations.linear``)."""
-    return np.asarray(x, dtype=np.float64)
-
-
-def relu(x):
-    """``max(x, 0)`` (``keras.activations.relu`` with its defaults)."""
-    return np.maximum(x, 0.0)
-
-
-def leaky_relu(x, negative_slope: float = 0.2):
-    """``x`` if ``x >= 0`` else ``negative_slope * x``; Keras 3's default slope is 0.2."""
-    return np.where(x >= 0, x, negative_slope * np.asarray(x))
-
-
-def tanh(x):
-    """``tanh(x)``."""
-    return np.tanh(x)
-
-
-def sigmoid(x):
-    """``1 / (1 + exp(-x))``."""
-    return scipy.special.expit(x)
-
-
-def selu(x):
-    """``scale * x`` if ``x > 0`` else ``scale * alpha * (exp(x) - 1)``."""
-    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
-
-
-def gelu(x):
-    """``x * Phi(x)``, the exact GELU (``keras.activations.gelu`` has ``approximate=False``)."""
-    return np.asarray(x) * scipy.special.ndtr(x)
-
-
-#: The numpy twins of the Keras activations the study uses, by config name.
-ACTIVATIONS: dict[str, Callable] = {
-    "linear": linear,
-    "relu": relu,
-    "leaky_relu": leaky_relu,
-    "tanh": tanh,
-    "sigmoid": sigmoid,
-    "selu": selu,
-    "gelu": gelu,
-}
-
-
-def _activation(activation: str | Callable) -> Callable:
-    if callable(activation):
-        return activation
-    if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}"
-        )
-    return ACTIVATIONS[activation]
-
-
-_SQRT_2PI = math.sqrt(2 * math.pi)
-
-
-def gaussian_second_moment(activation: str | Callable, q: float) -> float:
-    """``E_{z~N(0,1)}[phi(sqrt(q) z)**2]`` by adaptive quadrature on ``(-inf, 0]``, ``[0, inf)``."""
-    phi = _activation(activation)
-    if q == 0:
-        return float(phi(np.float64(0.0)) ** 2)
-    root = math.sqrt(q)
-
-    def integrand(z: float) -> float:
-        return float(phi(np.float64(root * z)) ** 2) * math.exp(-z * z / 2) / _SQRT_2PI
-
-    halves = [
-        scipy.integrate.quad(integrand, a, b, epsabs=0.0, epsrel=1e-10, limit=200)[0]
-        for a, b in ((-np.inf, 0.0), (0.0, np.inf))
-    ]
-    return float(sum(halves))
 
 
 def predicted_variance(
@@ -195,7 +109,7 @@ def measured_variance(
     biases zero, computed in float64 numpy (no training; the network at init).
     The mean square estimates ``q_l`` (the variance under the zero-mean weight ensemble).
     """
-    phi = _activation(activation)
+    phi = resolve_activation(activation)
     parsed = parse(spec)
     signal = np.asarray(x, dtype=np.float64)
     q = np.empty(depth)
