@@ -29,9 +29,18 @@ include: "workflow/rules/5_paper.smk"
 
 localrules:
     all,
+    claims,
 
 
 rule all:
     default_target: True
     input:
         PAPER_PDF,
+
+
+# `snakemake claims`: only the claims (config["claims"]): their runs, tables, verdicts,
+# the table of every claim, and their figures.
+rule claims:
+    input:
+        study_paths.CLAIMS_TABLE if CLAIMS else [],
+        CLAIM_FIGURES,

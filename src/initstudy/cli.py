@@ -172,7 +172,11 @@ def _table_arg(text: str) -> tuple[str, str]:
 def cmd_draw(args) -> int:
     from initstudy.figures import registry
 
-    for path in registry.write(args.figures, dict(args.table)):
+    try:
+        written = registry.write(args.figures, dict(args.table), claim=args.claim)
+    except ValueError as exc:  # an unknown figure or claim statistic
+        raise UsageError(str(exc)) from None
+    for path in written:
         print(path)
     return 0
 
@@ -342,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("figures", nargs="+", help="output PDFs; each file name is a figure of the registry")
     p.add_argument("--table", type=_table_arg, action="append", default=[], metavar="NAME=PATH",
                    help="a table the figures read, by the name the registry gives it")
+    p.add_argument("--claim", metavar="STATISTIC",
+                   help="the figures are claim figures of this claim statistic (any file names)")
     p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("typeset", help="the paper's macros (variables.tex) and LaTeX tables")

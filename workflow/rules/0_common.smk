@@ -17,13 +17,18 @@ try:
 except study_config.ConfigError as error:
     sys.exit(f"initstudy: {error}")
 
-# The claims the study checks: each a study config of its own (config/claims/<name>.yaml).
+# The claims the study checks (config["claims"]): each a study config of its own,
+# config/claims/<name>.yaml, with a `claim` section.
 CLAIMS = {}
-for claim_name in config.get("claims", []):
+for claim_name in config["claims"]:
+    claim_file = study_paths.claim_config(claim_name)
     try:
-        CLAIMS[claim_name] = study_config.load(f"config/claims/{claim_name}.yaml")
+        CLAIMS[claim_name] = study_config.load(claim_file)
     except study_config.ConfigError as error:
-        sys.exit(f"initstudy: claim {claim_name}: {error}")
+        sys.exit(f"initstudy: claims: {claim_name!r}: {error}")
+    if "claim" not in CLAIMS[claim_name]:
+        sys.exit(f"initstudy: claims: {claim_name!r}: {claim_file} has no 'claim' section; a claim "
+                 "config states its hypothesis, statistic and rules under 'claim'")
 
 PAPER_PDF = study_paths.PAPER_PDF
 # What the paper is built from: each stage's rule file appends the files it

@@ -6,6 +6,13 @@
 # the records (initstudy.train.pending.table_inputs). The tables do not read the
 # config: a config change that leaves the records alone rebuilds nothing here.
 
+TABLES_SHELL = (
+    "python -m initstudy tables --records {input.record_list:q}"
+    " --runs-out {output.runs:q} --history-out {output.history:q}"
+    " --signal-out {output.signal:q} --weights-out {output.weights:q}"
+    " --provenance-out {output.provenance:q} > {log:q} 2>&1"
+)
+
 
 rule aggregate:
     input:
@@ -23,10 +30,31 @@ rule aggregate:
     conda:
         "../envs/initstudy.yaml"
     shell:
-        "python -m initstudy tables --records {input.record_list:q}"
-        " --runs-out {output.runs:q} --history-out {output.history:q}"
-        " --signal-out {output.signal:q} --weights-out {output.weights:q}"
-        " --provenance-out {output.provenance:q} > {log:q} 2>&1"
+        TABLES_SHELL
+
+
+# Each claim's tables, as the study's, from its own records (a record the study and a
+# claim share is read by both).
+for claim_name in CLAIMS:
+    claim_state = STUDY_STATES[claim_name]
+
+    rule:
+        name:
+            f"claim_tables_{claim_name}"
+        input:
+            records=pending_runs.table_inputs(claim_state, WORK),
+            record_list=str(pending_runs.write_record_list(claim_state, claim_name)),
+            code=verb_code("tables"),
+        output:
+            **study_paths.claim_tables(claim_name),
+            provenance=f"{study_paths.claim_dir(claim_name)}/provenance.json",
+        log:
+            f"logs/claims/{claim_name}/tables.log",
+        localrule: True
+        conda:
+            "../envs/initstudy.yaml"
+        shell:
+            TABLES_SHELL
 
 
 # The config as run: the workflow's config (config files and the command line's

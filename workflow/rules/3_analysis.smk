@@ -5,6 +5,7 @@
 # config["stats"]["diverged_policy"] says); `analyze` derives the rest from the tidy
 # and stats tables; `audit` checks what each initializer draws; `theory` sets the
 # mean-field prediction beside the variance measured at init.
+from initstudy.figures.catalog import CLAIM_FIGURE_TABLES
 
 
 rule stats:
@@ -92,8 +93,76 @@ rule theory:
         " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
+# The symmetry control on the study's own runs: a zeros run that learned beyond chance
+# means the pipeline is broken, so it fails the build, naming the cell (exit 3).
+rule check_controls:
+    input:
+        runs=study_paths.TABLES["runs"],
+        code=verb_code("check-controls"),
+    output:
+        study_paths.CONTROLS,
+    log:
+        "logs/check_controls.log",
+    conda:
+        "../envs/initstudy.yaml"
+    shell:
+        "python -m initstudy check-controls --runs {input.runs:q} --out {output:q} > {log:q} 2>&1"
+        " || (tail -n 20 {log:q} >&2; exit 1)"
+
+
+# Each claim decided from its tables (config/claims/<name>.yaml): its verdict and the
+# tables of its figure (initstudy.figures.catalog.CLAIM_FIGURE_TABLES), then one table
+# of every claim. A claim's own zeros runs are checked as the study's are.
+for claim_name, claim_config in CLAIMS.items():
+    claim_folder = study_paths.claim_dir(claim_name)
+
+    rule:
+        name:
+            f"claim_{claim_name}"
+        input:
+            **study_paths.claim_tables(claim_name),
+            config=study_paths.claim_config(claim_name),
+            code=verb_code("claim"),
+        output:
+            verdict=f"{claim_folder}/{study_paths.CLAIM_VERDICT}",
+            figure_tables=[
+                f"{claim_folder}/{table}.csv"
+                for table in CLAIM_FIGURE_TABLES.get(claim_config["claim"]["statistic"], ())
+            ],
+        log:
+            f"logs/claims/{claim_name}/claim.log",
+        localrule: True
+        conda:
+            "../envs/initstudy.yaml"
+        params:
+            folder=claim_folder,
+        shell:
+            "python -m initstudy claim --config {input.config:q} --tables-dir {params.folder:q}"
+            " --out-dir {params.folder:q} > {log:q} 2>&1 || (tail -n 20 {log:q} >&2; exit 1)"
+
+
+if CLAIMS:
+
+    rule claims_table:
+        input:
+            verdicts=[getattr(rules, f"claim_{name}").output.verdict for name in CLAIMS],
+            code=verb_code("claims-table"),
+        output:
+            report(study_paths.CLAIMS_TABLE, caption="../report/claims.rst", category="Claims"),
+        log:
+            "logs/claims/claims_table.log",
+        conda:
+            "../envs/initstudy.yaml"
+        shell:
+            "python -m initstudy claims-table {input.verdicts:q} --out {output:q} > {log:q} 2>&1"
+
+    localrules:
+        claims_table,
+
+
 # Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
 localrules:
+    check_controls,
     stats,
     analyze,
     audit,

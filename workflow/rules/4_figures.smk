@@ -1,7 +1,7 @@
 # Analysis tables -> figures. Each figure is drawn from the tables
 # initstudy.figures.catalog names, by `python -m initstudy draw`; it computes nothing,
 # so editing drawing code redraws the figures and rebuilds the PDF, never more.
-from initstudy.figures.catalog import FIGURE_TABLES
+from initstudy.figures.catalog import CLAIM_FIGURE_TABLES, FIGURE_TABLES
 
 #: Where each table a figure may read lives.
 FIGURE_INPUTS = {
@@ -18,6 +18,8 @@ FIGURE_INPUTS = {
     },
     "weights": study_paths.TABLES["weights"],
 }
+#: Every claim's figure (the claims section of the paper shows them).
+CLAIM_FIGURES = []
 #: The Snakemake report's category of each figure.
 FIGURE_CATEGORIES = {
     "learning_curves": "Training",
@@ -60,3 +62,43 @@ for figure_file, figure_tables in FIGURE_TABLES.items():
             "python -m initstudy draw {output:q} {params.tables} > {log:q} 2>&1"
 
     PAPER_GENERATED.extend(getattr(rules, f"figure_{figure}").output)
+
+
+# Each claim's figure, drawn from the tables `initstudy claim` wrote beside its verdict
+# by its statistic's drawing function (`draw --claim STATISTIC`).
+for claim_name, claim_config in CLAIMS.items():
+    claim_statistic = claim_config["claim"]["statistic"]
+    if claim_statistic not in CLAIM_FIGURE_TABLES:
+        continue
+
+    rule:
+        name:
+            f"figure_claim_{claim_name}"
+        input:
+            **{
+                table: f"{study_paths.claim_dir(claim_name)}/{table}.csv"
+                for table in CLAIM_FIGURE_TABLES[claim_statistic]
+            },
+            code=verb_code("draw"),
+        output:
+            report(
+                study_paths.claim_figure(claim_name),
+                caption="../report/claim_figure.rst",
+                category="Claims",
+            ),
+        log:
+            f"logs/figures/claim_{claim_name}.log",
+        localrule: True
+        conda:
+            "../envs/initstudy.yaml"
+        params:
+            statistic=claim_statistic,
+            tables=" ".join(
+                f"--table {table}={study_paths.claim_dir(claim_name)}/{table}.csv"
+                for table in CLAIM_FIGURE_TABLES[claim_statistic]
+            ),
+        shell:
+            "python -m initstudy draw {output:q} --claim {params.statistic} {params.tables}"
+            " > {log:q} 2>&1"
+
+    CLAIM_FIGURES.append(study_paths.claim_figure(claim_name))

@@ -35,6 +35,33 @@ rule typeset:
 
 
 PAPER_GENERATED.extend(rules.typeset.output)
+PAPER_GENERATED.append(study_paths.CONTROLS)
+
+
+# The claims section's macros, table and text (paper/sections/claims.tex reads them
+# when they exist), from the table of every claim; with no claims there is no section.
+if CLAIMS:
+
+    rule typeset_claims:
+        input:
+            claims=study_paths.CLAIMS_TABLE,
+            code=verb_code("typeset-claims"),
+        output:
+            [f"{study_paths.GENERATED}/{name}" for name in study_paths.CLAIMS_GENERATED],
+        log:
+            "logs/claims/typeset.log",
+        conda:
+            "../envs/initstudy.yaml"
+        params:
+            out_dir=study_paths.GENERATED,
+        shell:
+            "python -m initstudy typeset-claims --claims {input.claims:q} --out-dir {params.out_dir:q}"
+            " > {log:q} 2>&1"
+
+    localrules:
+        typeset_claims,
+
+    PAPER_GENERATED.extend([*rules.typeset_claims.output, *CLAIM_FIGURES])
 
 
 rule paper:

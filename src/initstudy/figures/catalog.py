@@ -21,12 +21,13 @@ FIGURE_TABLES: dict[str, tuple[str, ...]] = {
     "weight_histograms.pdf": ("weights", "weight_runs"),
     "theory_vs_measurement.pdf": ("theory_predicted", "theory_measured", "theory"),
 }
-#: Claim figure file (``claim_<claim name>.pdf``) -> the tables it draws, each named
-#: ``<claim name>/<table>``: ``results/claims/<claim name>/<table>.csv``, written by
-#: ``initstudy claim``. Drawn by ``initstudy draw`` like the study's figures.
+#: Claim statistic (``claim.statistic`` of a claim config) -> the tables its figure
+#: draws, in the order its drawing function takes them. The figure of claim ``<name>``
+#: is ``claim_<name>.pdf``, drawn by ``initstudy draw --claim <statistic>`` from
+#: ``results/claims/<name>/<table>.csv`` (written by ``initstudy claim``; the names are
+#: those its family declares, :func:`initstudy.analysis.claims.registry.figure_tables`).
 CLAIM_FIGURE_TABLES: dict[str, tuple[str, ...]] = {
-    "claim_he2015.pdf": ("he2015/accuracy", "he2015/variance"),
-    "claim_he2015_cnn.pdf": ("he2015_cnn/accuracy", "he2015_cnn/variance"),
-    "claim_glorot2010.pdf": ("glorot2010/gradients", "glorot2010/saturation"),
-    "claim_symmetry.pdf": ("symmetry/runs",),
+    "he2015": ("accuracy", "variance"),
+    "glorot2010": ("gradients", "saturation"),
+    "symmetry": ("runs",),
 }

@@ -42,36 +42,41 @@ if set(DRAWERS) != set(FIGURE_TABLES):
     raise ImportError(f"figures without a drawer or tables: {sorted(set(DRAWERS) ^ set(FIGURE_TABLES))}")
 #: Every figure, in the catalog's order.
 FIGURES = tuple(FIGURE_TABLES)
-#: Claim figure file name -> its family's drawing function (tables as for :data:`DRAWERS`).
+#: Claim statistic -> its drawing function, which takes the tables of
+#: :data:`~initstudy.figures.catalog.CLAIM_FIGURE_TABLES` positionally.
 CLAIM_DRAWERS: dict[str, Callable[..., Figure]] = {
-    "claim_he2015.pdf": draw_he2015,
-    "claim_he2015_cnn.pdf": draw_he2015,
-    "claim_glorot2010.pdf": draw_glorot2010,
-    "claim_symmetry.pdf": draw_symmetry,
+    "he2015": draw_he2015,
+    "glorot2010": draw_glorot2010,
+    "symmetry": draw_symmetry,
 }
 if set(CLAIM_DRAWERS) != set(CLAIM_FIGURE_TABLES):
-    raise ImportError(f"claim figures without a drawer or tables: "
+    raise ImportError(f"claim statistics without a drawer or tables: "
                       f"{sorted(set(CLAIM_DRAWERS) ^ set(CLAIM_FIGURE_TABLES))}")
-#: Every claim figure, in the catalog's order.
-CLAIM_FIGURES = tuple(CLAIM_FIGURE_TABLES)
-_ALL_DRAWERS = {**DRAWERS, **CLAIM_DRAWERS}
-_ALL_TABLES = {**FIGURE_TABLES, **CLAIM_FIGURE_TABLES}
 
 
 def draw(name: str, tables: dict[str, pd.DataFrame]) -> Figure:
-    """The figure ``name`` (a study or claim figure) from ``tables`` (name -> frame)."""
-    return _ALL_DRAWERS[name](*(tables[t] for t in _ALL_TABLES[name]))
+    """The study's figure ``name`` (a file name of :data:`FIGURES`) from ``tables`` (name -> frame)."""
+    return DRAWERS[name](*(tables[t] for t in FIGURE_TABLES[name]))
 
 
-def write(paths, table_paths: dict[str, str | Path]) -> list[Path]:
-    """Draw each of ``paths`` (its file name one of :data:`FIGURES`) from the tables
-    at ``table_paths`` (name -> file, each read once with
-    :func:`initstudy.analysis.write.read_table`) into that path."""
+def draw_claim(statistic: str, tables: dict[str, pd.DataFrame]) -> Figure:
+    """The figure of a claim whose statistic is ``statistic`` from its ``tables`` (name -> frame)."""
+    return CLAIM_DRAWERS[statistic](*(tables[t] for t in CLAIM_FIGURE_TABLES[statistic]))
+
+
+def write(paths, table_paths: dict[str, str | Path], claim: str | None = None) -> list[Path]:
+    """Draw each of ``paths`` from the tables at ``table_paths`` (name -> file, each
+    read once with :func:`initstudy.analysis.write.read_table`) into that path: the
+    study's figure its file name names (one of :data:`FIGURES`) or, with ``claim`` (a
+    claim statistic), that claim's figure."""
     paths = [Path(p) for p in paths]
-    unknown = [p.name for p in paths if p.name not in _ALL_TABLES]
+    if claim is not None and claim not in CLAIM_DRAWERS:
+        raise ValueError(f"--claim {claim!r}: no claim statistic has a figure; expected one of "
+                         f"{sorted(CLAIM_DRAWERS)}")
+    unknown = [p.name for p in paths if claim is None and p.name not in DRAWERS]
     if unknown:
-        raise ValueError(f"no figure named {unknown}; expected one of {sorted(_ALL_TABLES)}")
+        raise ValueError(f"no figure named {unknown}; expected one of {sorted(DRAWERS)}")
     tables = {name: read_table(path) for name, path in table_paths.items()}
     for path in paths:
-        save(draw(path.name, tables), path)
+        save(draw_claim(claim, tables) if claim else draw(path.name, tables), path)
     return paths

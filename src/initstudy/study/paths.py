@@ -53,3 +53,18 @@ def claim_dir(name: str) -> str:
     """The folder of claim ``name``'s tables and verdict."""
     return f"{CLAIMS_DIR}/{name}"
 
+
+
+def claim_config(name: str) -> str:
+    """Claim ``name``'s config file."""
+    return f"{CLAIM_CONFIGS}/{name}.yaml"
+
+
+def claim_tables(name: str) -> dict[str, str]:
+    """Claim ``name``'s tidy tables: name -> path, as :data:`TABLES` for the study."""
+    return {table: f"{claim_dir(name)}/{table}.parquet" for table in TABLES}
+
+
+def claim_figure(name: str) -> str:
+    """Claim ``name``'s figure."""
+    return f"{FIGURES_DIR}/claim_{name}.pdf"

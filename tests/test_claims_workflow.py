@@ -1,0 +1,90 @@
+"""The claims through the real workflow: `snakemake claims` builds only the claims,
+the paper then takes them up without retraining, runs a claim shares with the study
+train once, and a violated symmetry control stops the build naming the cell."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+import yaml
+from conftest import TINY
+from test_workflow import copy_workflow, snakemake
+
+from initstudy.study import paths
+
+#: A tiny He et al. claim on digits: its He/Adam/depth-2/seed-0 run is the main study's.
+TINY_HE = {
+    "grid": {**TINY["grid"], "optimizers": ["adam", "momentum"], "initializers": ["glorot_uniform", "he_normal"],
+             "seeds": [0, 1, 2]},
+    "training": TINY["training"],
+    "claim": {
+        "hypothesis": "He trains, Glorot stays at chance (tiny: a test of the wiring, not of the claim).",
+        "source": {"paper": "He et al. 2015"},
+        "statistic": "he2015",
+        "params": {"trains": "he_normal", "at_chance": ["glorot_uniform"], "halves": "glorot_uniform",
+                   "constant": "he_normal", "pool": ["optimizer"]},
+        "rules": {"trains": {"direction": "greater", "min_effect": 0.1},
+                  "at_chance": {"direction": "less", "min_effect": 0.05}},
+    },
+}
+TINY_SYMMETRY = {
+    "grid": {**TINY["grid"], "activations": ["relu", "tanh"], "initializers": ["zeros"], "seeds": [0, 1, 2]},
+    "training": TINY["training"],
+    "claim": {
+        "hypothesis": "Zeros never learns.",
+        "source": {"paper": "Goodfellow, Bengio and Courville 2016"},
+        "statistic": "symmetry",
+        "params": {"pool": ["activation"]},
+        "rules": {"at_chance": {"direction": "less", "min_effect": 0.05}},
+    },
+}
+
+
+def claims_workflow(tmp_path):
+    study = {**copy.deepcopy(TINY), "claims": ["tiny_he", "tiny_symmetry"]}
+    work = copy_workflow(tmp_path, study)
+    for name, claim in {"tiny_he": TINY_HE, "tiny_symmetry": TINY_SYMMETRY}.items():
+        (work / paths.claim_config(name)).write_text(yaml.safe_dump(claim))
+    return work
+
+
+def test_claims_target_then_paper_without_retraining(tmp_path):
+    work = claims_workflow(tmp_path)
+    proc = snakemake(work, "claims")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    claims = pd.read_csv(work / paths.CLAIMS_TABLE)
+    assert list(claims["name"]) == ["tiny_he", "tiny_symmetry"]
+    assert set(claims["verdict"]) <= {"PASS", "FAIL", "INCONCLUSIVE"}
+    for name in claims["name"]:
+        assert (work / paths.claim_figure(name)).read_bytes().startswith(b"%PDF-")
+    # only the claims: no study table, no paper
+    assert not (work / paths.TABLES["runs"]).exists() and not (work / paths.PAPER_PDF).exists()
+    # the run both studies have trained once, and the claim's table has it
+    he_runs = pd.read_parquet(work / paths.claim_tables("tiny_he")["runs"])
+    shared = he_runs[(he_runs["initializer"] == "he_normal") & (he_runs["optimizer"] == "adam")
+                     & (he_runs["seed"] == 0)]["run_id"].item()
+    assert len(list((work / paths.RUNS_ROOT / shared).glob("record-*.json"))) == 1
+
+    proc = snakemake(work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "initstudy: tiny_he: 12 runs: 12 done, 0 new, 0 stale" in proc.stderr
+    assert "initstudy: 0 train jobs" in proc.stderr
+    section = (work / paths.GENERATED / "claims.tex").read_text()
+    assert "claim_tiny_he.pdf" in section and "claim_tiny_symmetry.pdf" in section
+    assert (work / paths.PAPER_PDF).exists()
+    assert pd.read_csv(work / paths.CONTROLS).empty  # the main study has no zeros runs
+    assert snakemake(work, "-n").stdout.count("rule ") == 0  # nothing left to do
+
+
+def test_a_violated_control_fails_the_build_naming_the_cell(tmp_path):
+    """A run labelled zeros that is not zeros (the pipeline broken) learns beyond chance:
+    the build stops at the control, naming the cell, and no paper is made."""
+    study = copy.deepcopy(TINY)
+    study["grid"]["initializers"] = [{"name": "he_normal", "label": "zeros"}]
+    study["training"]["epochs"] = 4
+    work = copy_workflow(tmp_path, study)
+    proc = snakemake(work)
+    assert proc.returncode != 0
+    assert "symmetry control violated: digits/mlp/relu/adam/d2: " in proc.stderr
+    assert not (work / paths.PAPER_PDF).exists()
