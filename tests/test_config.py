@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY
+from initstudy.analysis import power
 from initstudy.inits import resolve
 from initstudy.study import config
 from initstudy.study import runs
@@ -101,11 +102,16 @@ def test_schema_declares_draft_07():
     assert config.schema()["$schema"] == "http://json-schema.org/draft-07/schema#"
 
 
-def test_default_study_is_valid_and_has_the_issue_grid():
+def test_default_study_is_valid_and_can_decide():
+    """The default study has the seeds its tests need: Holm over the pairs of its
+    initializers can reach alpha (issue 12), and its claims exist."""
     cfg = config.load(REPO / "config" / "config.yaml")
     grid = cfg["grid"]
-    assert grid["depths"] == [2, 10, 30, 50] and grid["seeds"] == [0, 1, 2]
-    assert len(runs.expand(cfg)) == 1 * 1 * 2 * 1 * 4 * 6 * 3
+    k = len(grid["initializers"])
+    assert len(grid["seeds"]) >= power.seeds_needed(cfg["stats"]["alpha"], k * (k - 1) // 2)
+    assert len(runs.expand(cfg)) == 1 * 1 * 2 * 1 * 3 * 5 * 10
+    for name in cfg["claims"]:
+        assert "claim" in config.load(REPO / "config" / "claims" / f"{name}.yaml")
 
 
 def test_cli_validate_reports_a_bad_file_in_one_line(tmp_path):
