@@ -228,8 +228,9 @@ def q_star(activation: str, sigma_w2: float, sigma_b2: float) -> float:
     """The stable fixed point ``q* = V(q*)`` of the length map (:func:`length_map`).
 
     Found with ``scipy.optimize.brentq`` on ``g(q) = V(q) - q`` in a bracket grown by
-    doubling from the smallest candidate: the first ``q`` where ``g`` turns from
-    positive to negative, which iterating ``V`` from any small ``q`` reaches. When
+    doubling from the smallest candidate, up to the first bracket end where ``g <= 0``:
+    the ``q`` where ``g`` turns from positive to negative, which iterating ``V`` from any
+    small ``q`` reaches (every activation of the table has one such crossing). When
     ``V(0) = 0`` (``phi(0) = 0`` and ``sigma_b2 = 0``), ``q = 0`` is a fixed point; it is
     the stable one when ``V'(0+) = sigma_w2 E[phi'(0+-)**2] < 1`` (e.g. tanh with
     ``sigma_w2 < 1``). Linear with ``sigma_b2 > 0``: ``sigma_b2 / (1 - sigma_w2)``.
