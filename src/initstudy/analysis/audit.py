@@ -65,6 +65,9 @@ RANDOM_FAMILIES = ("uniform", "normal", "truncated_normal", "clipped_normal")
 ALPHA = 0.01
 #: Each row pools enough draws of its shape for at least this many values.
 MIN_SAMPLES = 50_000
+#: The bias shape audited for a spec with a ``bias`` (one layer of 128 units); as in
+#: Keras, a 1-D shape's fans are its length.
+BIAS_SHAPES: tuple[tuple[int, ...], ...] = ((128,),)
 
 COLUMNS = [
     "initializer", "shape", "kind", "fan_in", "fan_out", "intended", "n", "n_draws",
@@ -280,7 +283,7 @@ def best_fit(measured_var: float, shape) -> str:
 
 
 def _kind(shape) -> str:
-    return "dense" if len(shape) == 2 else f"conv{len(shape) - 2}d"
+    return {1: "bias", 2: "dense"}.get(len(shape), f"conv{len(shape) - 2}d")
 
 
 def _draw(spec: InitSpec, shape, n_draws: int, seed: int) -> np.ndarray:
@@ -353,12 +356,14 @@ def _exact_stats(draws: np.ndarray, scheme: Scheme, shape) -> dict[str, Any]:
     return {"const_dev": float(np.abs(draws - expected).max())}
 
 
-def _measure(spec: Any, shape: tuple[int, ...], min_samples: int, seed: int) -> dict[str, Any]:
-    """One audit row before judging: what was drawn, the statistics and their p-values."""
+def _measure(spec: Any, shape: tuple[int, ...], min_samples: int, seed: int,
+             label: str | None = None) -> dict[str, Any]:
+    """One audit row before judging: what was drawn, the statistics and their p-values
+    (``label`` names the row, by default the spec's label)."""
     parsed = parse(spec)
-    fan_in, fan_out = keras_fans(shape)
+    fan_in, fan_out = keras_fans(shape) if len(shape) > 1 else (shape[0], shape[0])
     row = dict.fromkeys(COLUMNS, np.nan) | {
-        "initializer": parsed.label, "shape": str(shape), "kind": _kind(shape),
+        "initializer": label or parsed.label, "shape": str(shape), "kind": _kind(shape),
         "fan_in": fan_in, "fan_out": fan_out, "intended": "", "reason": "", "best_fit": "",
         "_p": {},
     }  # fmt: skip
@@ -428,7 +433,8 @@ def audit(
     alpha: float = ALPHA,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Audit every spec on every kernel shape; one row per (initializer, shape).
+    """Audit every spec on every kernel shape, and the biases' spec of a spec that has
+    one on :data:`BIAS_SHAPES` (rows ``<label>/bias``); one row per (initializer, shape).
 
     ``min_samples``: each row pools ``ceil(min_samples / size)`` draws (seeds
     ``seed, seed + 1, ...``). ``alpha``: family-wise false-alarm probability of the
@@ -440,6 +446,9 @@ def audit(
     """
     shapes = [tuple(s) for s in (shapes or DEFAULT_SHAPES)]
     rows = [_measure(spec, shape, min_samples, seed) for spec in specs for shape in shapes]
+    biased = [parse(spec) for spec in specs if parse(spec).bias is not None]
+    rows += [_measure(spec.bias, shape, min_samples, seed, label=f"{spec.label}/bias")
+             for spec in biased for shape in BIAS_SHAPES]
     n_checks = sum(len(row["_p"]) for row in rows)
     check_alpha = alpha / max(1, n_checks)
     return pd.DataFrame([_judge(row, check_alpha) for row in rows], columns=COLUMNS)

@@ -99,6 +99,8 @@ def check(spec: Any, where: str = "initializer") -> InitSpec:
         check(spec.arguments["base"], where=f"{where}.base")
     else:
         _check_arguments(spec.name, _initializer_class(spec.name, where), spec.arguments, where)
+    if spec.bias is not None:
+        check(spec.bias, where=f"{where}.bias")
     return spec
 
 
@@ -122,6 +124,13 @@ def build(spec: Any, seed: int) -> keras.initializers.Initializer:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise InitializerError(f"{spec.label}: {spec.name}({kwargs}) failed: {exc}") from None
+
+
+def build_bias(spec: Any, seed: int) -> keras.initializers.Initializer:
+    """The initializer of one hidden layer's biases: the spec's ``bias`` (zeros when it
+    has none), with ``seed``."""
+    bias = parse(spec).bias
+    return build(bias, seed) if bias is not None else keras.initializers.Zeros()
 
 
 def check_config(config: dict[str, Any]) -> None:

@@ -15,8 +15,9 @@ The architecture, per member (no batch norm, no residuals: initialization matter
   pooling, Dense(classes) head.
 
 Hidden kernels are drawn by each member's initializer spec with seed
-``run.init_seed + layer``; the head uses Keras' default ``glorot_uniform`` with seed
-``run.init_seed + depth``; biases start at zero. :func:`reference_model` builds the
+``run.init_seed + layer``, hidden biases by its ``bias`` spec (zeros without one)
+with seed ``run.init_seed + BIAS_SEED_OFFSET + layer``; the head uses Keras' default
+``glorot_uniform`` with seed ``run.init_seed + depth`` and zero biases. :func:`reference_model` builds the
 same network as a plain ``keras.Sequential`` (what a user would write), with the same
 initializers and seeds, so the two draw identical initial weights.
 """
@@ -33,8 +34,17 @@ from initstudy.inits import resolve as initializers
 from initstudy.study.runs import Pack, Run
 
 
+#: Offset of the bias seeds from the kernel seeds: beyond any depth (the config allows
+#: 200), so no layer's biases share a seed with another layer's kernel.
+BIAS_SEED_OFFSET = 1 << 20
+
+
 def hidden_initializers(run: Run, depth: int) -> list[keras.initializers.Initializer]:
     return [initializers.build(run.init, run.init_seed + layer) for layer in range(depth)]
+
+
+def hidden_bias_initializers(run: Run, depth: int) -> list[keras.initializers.Initializer]:
+    return [initializers.build_bias(run.init, run.init_seed + BIAS_SEED_OFFSET + layer) for layer in range(depth)]
 
 
 def head_initializer(run: Run) -> keras.initializers.Initializer:
@@ -50,13 +60,20 @@ def _stacked_initializer(inits: Sequence[keras.initializers.Initializer], member
     return draw
 
 
+def _bias_initializers(inits: Sequence | None, members: int) -> list:
+    """Each member's bias initializer: zeros for all without ``inits`` (the head)."""
+    return list(inits) if inits is not None else [keras.initializers.Zeros()] * members
+
+
 class StackedDense(keras.layers.Layer):
     """M Dense layers at once: ``y[m] = x[m] @ W[m] + b[m]`` with ``W`` of shape (M, in, out)."""
 
-    def __init__(self, units: int, kernel_initializers: Sequence, **kwargs):
+    def __init__(self, units: int, kernel_initializers: Sequence, bias_initializers: Sequence | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.kernel_initializers = list(kernel_initializers)
+        self.bias_initializers = _bias_initializers(bias_initializers, len(self.kernel_initializers))
 
     def build(self, input_shape):
         members, fan_in = len(self.kernel_initializers), input_shape[-1]
@@ -64,7 +81,8 @@ class StackedDense(keras.layers.Layer):
             name="kernel", shape=(members, fan_in, self.units),
             initializer=_stacked_initializer(self.kernel_initializers, (fan_in, self.units)),
         )
-        self.bias = self.add_weight(name="bias", shape=(members, self.units), initializer="zeros")
+        self.bias = self.add_weight(name="bias", shape=(members, self.units),
+                                    initializer=_stacked_initializer(self.bias_initializers, (self.units,)))
 
     def call(self, x):
         return ops.einsum("mbi,mio->mbo", x, self.kernel) + self.bias[:, None, :]
@@ -81,11 +99,13 @@ class StackedConv2D(keras.layers.Layer):
     member m's kernel reshaped to (kh·kw·in, out).
     """
 
-    def __init__(self, filters: int, kernel_size: int, kernel_initializers: Sequence, **kwargs):
+    def __init__(self, filters: int, kernel_size: int, kernel_initializers: Sequence,
+                 bias_initializers: Sequence | None = None, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
         self.kernel_initializers = list(kernel_initializers)
+        self.bias_initializers = _bias_initializers(bias_initializers, len(self.kernel_initializers))
 
     def build(self, input_shape):
         members, channels, k = len(self.kernel_initializers), input_shape[-1], self.kernel_size
@@ -94,7 +114,8 @@ class StackedConv2D(keras.layers.Layer):
             name="kernel", shape=(members, *member_shape),
             initializer=_stacked_initializer(self.kernel_initializers, member_shape),
         )
-        self.bias = self.add_weight(name="bias", shape=(members, self.filters), initializer="zeros")
+        self.bias = self.add_weight(name="bias", shape=(members, self.filters),
+                                    initializer=_stacked_initializer(self.bias_initializers, (self.filters,)))
 
     def call(self, x):
         members, _, height, width, channels = x.shape  # the batch size may be symbolic
@@ -153,11 +174,13 @@ class PackedNet(keras.Model):
         self.member_input_shape = tuple(input_shape)
         depth = runs[0].depth
         per_layer = list(zip(*(hidden_initializers(r, depth) for r in runs)))
+        biases = list(zip(*(hidden_bias_initializers(r, depth) for r in runs)))
         if self.arch == "mlp":
-            self.hidden = [StackedDense(width, inits, name=f"dense_{i}") for i, inits in enumerate(per_layer)]
+            self.hidden = [StackedDense(width, inits, b, name=f"dense_{i}")
+                           for i, (inits, b) in enumerate(zip(per_layer, biases))]
         else:
-            self.hidden = [StackedConv2D(filters, kernel_size, inits, name=f"conv_{i}")
-                           for i, inits in enumerate(per_layer)]
+            self.hidden = [StackedConv2D(filters, kernel_size, inits, b, name=f"conv_{i}")
+                           for i, (inits, b) in enumerate(zip(per_layer, biases))]
         self.activation = MemberActivations(activation_groups(runs))
         self.head = StackedDense(num_classes, [head_initializer(r) for r in runs], name="head")
 
@@ -206,15 +229,16 @@ def build_packed(pack: Pack, input_shape: tuple, num_classes: int, training: dic
 def reference_model(run: Run, input_shape: tuple, num_classes: int, training: dict) -> keras.Sequential:
     """The same network as a plain ``keras.Sequential`` of Dense/Conv2D layers with
     ``kernel_initializer=...``: what a user would write, and the export format."""
-    inits = hidden_initializers(run, run.depth)
+    inits = zip(hidden_initializers(run, run.depth), hidden_bias_initializers(run, run.depth))
     layers: list[keras.layers.Layer] = [keras.Input(shape=input_shape)]
     if run.arch == "mlp":
         layers.append(keras.layers.Flatten())
-        layers += [keras.layers.Dense(training["width"], activation=run.activation, kernel_initializer=i)
-                   for i in inits]
+        layers += [keras.layers.Dense(training["width"], activation=run.activation, kernel_initializer=i,
+                                      bias_initializer=b) for i, b in inits]
     else:
         layers += [keras.layers.Conv2D(training["filters"], training["kernel_size"], padding="same",
-                                       activation=run.activation, kernel_initializer=i) for i in inits]
+                                       activation=run.activation, kernel_initializer=i, bias_initializer=b)
+                   for i, b in inits]
         layers.append(keras.layers.GlobalAveragePooling2D())
     layers.append(keras.layers.Dense(num_classes, kernel_initializer=head_initializer(run)))
     return keras.Sequential(layers, name="run")

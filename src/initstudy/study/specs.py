@@ -10,7 +10,12 @@ A *spec* is what the config says about an initializer:
 - a data-dependent scheme (:data:`DATA_DEPENDENT`, LSUV) over a data-free ``base``;
 - optionally ``label: my_label`` to name it in paths and figures, and
   ``intended: "variance_scaling scale=2 mode=fan_in"`` to declare, for the audit,
-  the scheme a custom class means to draw (metadata: not passed to the class).
+  the scheme a custom class means to draw (metadata: not passed to the class);
+- optionally ``bias: SPEC``, the data-free initializer of the hidden layers' biases
+  (zeros when absent; ``bias: zeros`` is the same spec). The weight variance can be
+  stated directly, as mean-field papers do: ``{name: variance_scaling, scale: 1.76,
+  mode: fan_in, distribution: untruncated_normal, bias: {name: random_normal,
+  stddev: 0.2236}}`` draws Var(W) = 1.76 / fan_in and Var(b) = 0.05.
 
 :func:`parse` normalises a spec to an :class:`InitSpec` with a stable, path-safe
 ``label`` (``random_normal-stddev0.01``) and checks everything that needs no Keras:
@@ -35,6 +40,8 @@ DATA_DEPENDENT: dict[str, dict[str, Any]] = {
 
 #: Keys of a spec that describe it rather than configure the class.
 METADATA = ("name", "label", "intended")
+#: The key of the biases' spec (not an argument of the kernels' class either).
+BIAS = "bias"
 _LABEL_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -55,6 +62,8 @@ class InitSpec:
     kwargs: tuple[tuple[str, Any], ...]
     label: str
     intended: str | None = None
+    #: The hidden biases' spec; None: zeros.
+    bias: "InitSpec | None" = None
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -79,6 +88,17 @@ class InitSpec:
         out = {"name": self.name, **self.arguments, "label": self.label}
         if self.intended is not None:
             out["intended"] = self.intended
+        if self.bias is not None:
+            out[BIAS] = self.bias.to_dict()
+        return out
+
+    def draws(self) -> dict[str, Any]:
+        """What decides the values drawn: the name, the arguments and the biases' spec
+        (whose own ``draws``), without the label or the intended scheme, which only
+        describe them."""
+        out = {"name": self.name, **self.arguments}
+        if self.bias is not None:
+            out[BIAS] = self.bias.draws()
         return out
 
 
@@ -109,8 +129,9 @@ def parse(spec: Any, where: str = "initializer") -> InitSpec:
             f"{where}: {spec!r} is not an initializer spec; expected a name "
             "or a mapping with a 'name' key"
         )
-    kwargs = {k: v for k, v in spec.items() if k not in METADATA}
+    kwargs = {k: v for k, v in spec.items() if k not in (*METADATA, BIAS)}
     name = spec["name"]
+    bias = _parse_bias(spec[BIAS], f"{where}.{BIAS}") if spec.get(BIAS) is not None else None
     if "seed" in kwargs:
         raise InitializerError(
             f"{where}: 'seed' is derived from each run's fields; remove it from the spec"
@@ -122,7 +143,7 @@ def parse(spec: Any, where: str = "initializer") -> InitSpec:
                 f"{where}: {name} got unknown argument(s) {', '.join(map(repr, unknown))}; "
                 f"expected {', '.join(sorted(DATA_DEPENDENT[name]))}"
             )
-    label = spec.get("label") or default_label(name, kwargs)
+    label = spec.get("label") or default_label(name, kwargs) + (f"-bias-{bias.label}" if bias else "")
     if name in DATA_DEPENDENT:
         kwargs = {**DATA_DEPENDENT[name], **kwargs}
         parse(kwargs["base"], where=f"{where}.base")
@@ -131,7 +152,16 @@ def parse(spec: Any, where: str = "initializer") -> InitSpec:
             f"{where}: label {label!r} must be letters, digits, '_', '.', '+' or '-'"
         )
     return InitSpec(name=name, kwargs=tuple(sorted(kwargs.items())), label=label,
-                    intended=spec.get("intended"))
+                    intended=spec.get("intended"), bias=bias)
+
+
+def _parse_bias(spec: Any, where: str) -> InitSpec | None:
+    """The biases' spec: data-free and without biases of its own; zeros (the default) is None."""
+    bias = parse(spec, where)
+    if bias.is_data_dependent or bias.bias is not None:
+        raise InitializerError(f"{where}: {bias.name!r} cannot draw biases; expected a data-free "
+                               "initializer without a 'bias' of its own, e.g. {name: random_normal, stddev: 0.2}")
+    return None if bias.name == "zeros" else bias
 
 
 def check_shape_support(spec: Any, kernel_ndim: int, where: str = "initializer") -> None:

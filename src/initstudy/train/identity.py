@@ -5,7 +5,8 @@ identity matches the config is never retrained, and one whose identity differs i
 stale. The identity is
 
 - the run's grid fields (dataset, arch, activation, optimizer, depth, seed);
-- its initializer spec with every argument (not its label, which only names it);
+- its initializer spec with every argument and its biases' spec (not its label,
+  which only names it);
 - the training settings that change its trajectory: epochs, batch size, validation
   split, probe size, XLA, the width (mlp) or filters and kernel size (cnn), the
   learning rate of its optimizer and, for ``momentum``, the momentum;
@@ -34,8 +35,6 @@ IDENTITY_VERSION = 1
 TRAJECTORY_SETTINGS = ("epochs", "batch_size", "validation_split", "probe_size", "xla")
 #: Training settings that shape the network, per architecture.
 ARCH_SETTINGS = {"mlp": ("width",), "cnn": ("filters", "kernel_size")}
-#: Spec keys that name or describe an initializer without changing what it draws.
-SPEC_METADATA = ("label", "intended")
 #: Hex digits of the identity hash in record paths.
 HASH_LENGTH = 16
 
@@ -64,7 +63,7 @@ def identity(run: Run, training: dict[str, Any], backend: str | None = None,
     return {
         "version": IDENTITY_VERSION,
         "fields": fields,
-        "initializer": {k: v for k, v in run.init.to_dict().items() if k not in SPEC_METADATA},
+        "initializer": run.init.draws(),
         "training": dict(sorted(settings.items())),
         "keras_backend": backend or keras_backend(),
         "deterministic": deterministic,
