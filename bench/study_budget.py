@@ -50,10 +50,13 @@ def study_flops(config_path: Path) -> tuple[int, float]:
     return len(flops), sum(flops.values())
 
 
-def run_study(config_path: Path, cores: int) -> float:
-    """Wall seconds of ``snakemake --cores`` from empty results to the PDF in a fresh copy."""
+def run_study(config_path: Path, cores: int, keep: Path | None = None) -> float:
+    """Wall seconds of ``snakemake --cores`` from empty results to the PDF in a fresh
+    copy (kept as ``keep/<config name>`` when ``keep`` is given, to look at)."""
     with tempfile.TemporaryDirectory(prefix="initstudy-budget-") as tmp:
-        work = Path(tmp)
+        work = keep / config_path.stem if keep else Path(tmp)
+        if work.exists():
+            sys.exit(f"--keep: {work} exists; the study must start from empty results/")
         for name in COPIED:
             src, dst = REPO / name, work / name
             if src.is_dir():
@@ -62,7 +65,10 @@ def run_study(config_path: Path, cores: int) -> float:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dst)
         shutil.copy2(config_path, work / "config" / "config.yaml")
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        # The copy's code, not the checkout's (an editable install would follow edits made
+        # while the study runs): PYTHONPATH comes before the install on sys.path.
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+               "PYTHONPATH": str(work / "src")}
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores)], cwd=work, env=env,
                               capture_output=True, text=True)
@@ -79,13 +85,14 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", type=Path,
                         default=[REPO / "bench" / "baseline_study.yaml", REPO / "config" / "config.yaml"])
     parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument("--keep", type=Path, help="run each study in KEEP/<config name> and keep it")
     args = parser.parse_args()
     rows = []
     for path in args.configs:
         yaml.safe_load(path.read_text())  # fail early on a bad file, before an hour of training
         runs, flops = study_flops(path)
         load_before = os.getloadavg()[0]
-        wall = run_study(path, args.cores)
+        wall = run_study(path, args.cores, args.keep)
         rows.append((path.name, runs, flops / 1e12, wall, load_before, os.getloadavg()[0]))
         print(f"{path.name}: {wall:.0f} s", file=sys.stderr, flush=True)
     print(f"{os.cpu_count()} CPUs, snakemake --cores {args.cores}, from empty results/ to the PDF")
