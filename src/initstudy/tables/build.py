@@ -1,6 +1,7 @@
 """Records -> tidy tables (Parquet, typed columns), each with one row per what it describes.
 
-- ``runs.parquet``: one row per run: its fields, its last epoch's metrics
+- ``runs.parquet``: one row per run: its fields, its initializer spec (canonical
+  JSON, ``initializer_spec``: what the label only names), its last epoch's metrics
   (``epochs_trained`` says which epoch that was), its test metrics, divergence,
   timings, pack and execution settings, and identity;
 - ``history.parquet``: one row per run × epoch, the run's fields and the epoch's metrics;
@@ -13,6 +14,7 @@ aggregation with its path and the reason.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterable
 
@@ -23,13 +25,13 @@ from initstudy.study.fields import EPOCH_METRICS, RUN_FIELDS, SIGNAL_FIELDS
 from initstudy.train import records
 
 #: Per-run columns of ``runs.parquet`` after the run fields, in order.
-RUN_COLUMNS = [*RUN_FIELDS, "epochs_trained", *EPOCH_METRICS, "test_loss", "test_accuracy", "diverged",
+RUN_COLUMNS = [*RUN_FIELDS, "initializer_spec", "epochs_trained", *EPOCH_METRICS, "test_loss", "test_accuracy", "diverged",
                "diverged_epoch", "num_classes", "wall_time_s", "pack_id", "keras_backend", "deterministic"]
 HISTORY_COLUMNS = [*RUN_FIELDS, "epoch", *EPOCH_METRICS]
 SIGNAL_COLUMNS = [*RUN_FIELDS, "epoch", "layer", *SIGNAL_FIELDS]
 WEIGHTS_COLUMNS = [*RUN_FIELDS, "epoch", "layer", "bin_left", "bin_right", "count"]
-STRING_COLUMNS = ["run_id", "dataset", "arch", "activation", "optimizer", "initializer", "pack_id",
-                  "keras_backend"]
+STRING_COLUMNS = ["run_id", "dataset", "arch", "activation", "optimizer", "initializer", "initializer_spec",
+                  "pack_id", "keras_backend"]
 
 
 def run_row(record: dict) -> dict:
@@ -38,6 +40,7 @@ def run_row(record: dict) -> dict:
     last = record["history"][-1] if record["history"] else {}
     return {
         **{k: run[k] for k in RUN_FIELDS},
+        "initializer_spec": json.dumps(run["initializer_spec"], sort_keys=True),
         "epochs_trained": last.get("epoch", 0),
         **{m: last.get(m) for m in EPOCH_METRICS},
         "test_loss": record["test"]["loss"], "test_accuracy": record["test"]["accuracy"],
