@@ -9,7 +9,7 @@ import scipy.stats
 import keras
 import tensorflow as tf
 
-from initstudy.analysis.meanfield import ACTIVATIONS, DERIVATIVES
+from initstudy.models.activations import ACTIVATIONS, DERIVATIVES
 from initstudy.train import jacobian
 
 

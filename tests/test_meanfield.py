@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from initstudy.analysis import meanfield as mf
+from initstudy.models import activations
 
 
 def test_the_module_imports_neither_keras_nor_tensorflow():
@@ -20,12 +21,12 @@ def test_the_module_imports_neither_keras_nor_tensorflow():
     assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0
 
 
-@pytest.mark.parametrize("name", sorted(mf.DERIVATIVES))
+@pytest.mark.parametrize("name", sorted(activations.DERIVATIVES))
 def test_derivatives_match_central_differences_of_the_activations(name):
     x = np.concatenate([np.linspace(-6, -0.01, 300), np.linspace(0.01, 6, 300)])
     step = 1e-6
-    numeric = (mf.ACTIVATIONS[name](x + step) - mf.ACTIVATIONS[name](x - step)) / (2 * step)
-    np.testing.assert_allclose(mf.DERIVATIVES[name](x), numeric, rtol=1e-6, atol=1e-8)
+    numeric = (activations.ACTIVATIONS[name](x + step) - activations.ACTIVATIONS[name](x - step)) / (2 * step)
+    np.testing.assert_allclose(activations.DERIVATIVES[name](x), numeric, rtol=1e-6, atol=1e-8)
 
 
 def test_tanh_edge_of_chaos_with_small_bias_is_schoenholz_et_al_value():
@@ -113,8 +114,8 @@ def test_relu_bivariate_expectations_are_the_arc_cosine_kernels(c):
     q, theta = 1.7, math.acos(c)
     degree1 = q * (math.sin(theta) + (math.pi - theta) * c) / (2 * math.pi)
     degree0 = (math.pi - theta) / (2 * math.pi)
-    assert mf.bivariate_expectation(mf.relu, mf.relu, q, c) == pytest.approx(degree1, rel=1e-8)
-    step = mf.DERIVATIVES["relu"]
+    assert mf.bivariate_expectation(activations.relu, activations.relu, q, c) == pytest.approx(degree1, rel=1e-8)
+    step = activations.DERIVATIVES["relu"]
     assert mf.bivariate_expectation(step, step, q, c) == pytest.approx(degree0, rel=1e-8)
 
 
@@ -132,7 +133,7 @@ def _monte_carlo(f, g, q, c, n=2_000_000, seed=0):
 def test_bivariate_expectation_agrees_with_monte_carlo(name, q, c):
     """Within 5 standard errors of a 2e6-draw Monte Carlo estimate (seed 0): a false alarm
     has probability ~6e-7, while a wrong kink split or correlation would miss by far more."""
-    phi, dphi = mf.ACTIVATIONS[name], mf.DERIVATIVES[name]
+    phi, dphi = activations.ACTIVATIONS[name], activations.DERIVATIVES[name]
     for f, g in ((phi, phi), (dphi, dphi)):
         estimate, se = _monte_carlo(f, g, q, c)
         assert abs(mf.bivariate_expectation(f, g, q, c) - estimate) < 5 * se
@@ -146,6 +147,6 @@ def test_chaotic_fixed_point_solves_the_correlation_map_by_monte_carlo():
     assert 0 < point.c_star < 1 and point.chi_c < 1 < point.chi_1
     cross, se = _monte_carlo(np.tanh, np.tanh, point.q_star, point.c_star)
     assert abs((sigma_w2 * cross + sigma_b2) / point.q_star - point.c_star) < 5 * sigma_w2 * se / point.q_star
-    dphi = mf.DERIVATIVES["tanh"]
+    dphi = activations.DERIVATIVES["tanh"]
     slope, se = _monte_carlo(dphi, dphi, point.q_star, point.c_star)
     assert abs(sigma_w2 * slope - point.chi_c) < 5 * sigma_w2 * se

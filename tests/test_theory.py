@@ -12,15 +12,16 @@ import pandas as pd
 import scipy.stats
 
 from initstudy.analysis import meanfield
+from initstudy.models import activations
 from initstudy.analysis import theory as mf
 
 CUSTOM = "initstudy.inits.custom:"
 
 
-@pytest.mark.parametrize("name", sorted(meanfield.ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
 def test_numpy_activations_match_keras(name):
     grid = np.linspace(-8, 8, 1601, dtype=np.float32)
-    ours = meanfield.ACTIVATIONS[name](grid.astype(np.float64))
+    ours = activations.ACTIVATIONS[name](grid.astype(np.float64))
     theirs = keras.ops.convert_to_numpy(keras.activations.get(name)(grid))
     np.testing.assert_allclose(ours, theirs, rtol=2e-6, atol=2e-7)
 

@@ -25,7 +25,7 @@ only roughly at the small end.
 
 Pure numpy; the activation and its derivative are passed in as numpy functions (the twins
 of the Keras activations and their derivatives are
-:data:`initstudy.analysis.meanfield.ACTIVATIONS` and ``DERIVATIVES``).
+:data:`initstudy.models.activations.ACTIVATIONS` and ``DERIVATIVES``).
 """
 
 from __future__ import annotations
