@@ -100,9 +100,10 @@ def test_frames_are_typed_tidy_tables_with_one_row_per_what_they_describe(tmp_pa
     paths = write_records(tmp_path)
     tables = build.frames([records.read(p) for p in paths])
     assert list(tables) == list(TABLES)
-    runs, history, signal, weights = (tables[name] for name in TABLES)
+    runs, history, signal, weights, jacobian = (tables[name] for name in TABLES)
     assert list(runs.columns) == build.RUN_COLUMNS and list(history.columns) == build.HISTORY_COLUMNS
     assert list(signal.columns) == build.SIGNAL_COLUMNS and list(weights.columns) == build.WEIGHTS_COLUMNS
+    assert list(jacobian.columns) == build.JACOBIAN_COLUMNS and jacobian.empty  # none asked for
     # runs: one row per run, its last epoch's metrics and the test's
     assert len(runs) == 2 and runs["run_id"].is_unique
     assert runs["epochs_trained"].tolist() == [2, 2]
@@ -124,6 +125,7 @@ def test_frames_are_typed_tidy_tables_with_one_row_per_what_they_describe(tmp_pa
     assert runs["depth"].dtype == "int64" and runs["diverged_epoch"].dtype == "Int64"
     assert runs["initializer"].dtype == "string" and runs["val_loss"].dtype == "float64"
     assert runs["diverged"].dtype == bool and runs["epochs_trained"].dtype == "int64"
+    assert json.loads(runs["initializer_spec"].iloc[0]) == {"name": "he_normal", "label": "he_normal"}
     assert history["epoch"].dtype == "int64" and weights["count"].dtype == "int64"
     assert signal["saturated_fraction"].dtype == "float64"
     for table in tables.values():

@@ -7,10 +7,9 @@
 # config: a config change that leaves the records alone rebuilds nothing here.
 
 TABLES_SHELL = (
-    "python -m initstudy tables --records {input.record_list:q}"
-    " --runs-out {output.runs:q} --history-out {output.history:q}"
-    " --signal-out {output.signal:q} --weights-out {output.weights:q}"
-    " --provenance-out {output.provenance:q} > {log:q} 2>&1"
+    "python -m initstudy tables --records {input.record_list:q} "
+    + " ".join(f"--{table}-out {{output.{table}:q}}" for table in study_paths.TABLES)
+    + " --provenance-out {output.provenance:q} > {log:q} 2>&1"
 )
 
 
@@ -20,10 +19,7 @@ rule aggregate:
         record_list=str(pending_runs.write_record_list(PENDING, "study")),
         code=verb_code("tables"),
     output:
-        runs=study_paths.TABLES["runs"],
-        history=study_paths.TABLES["history"],
-        signal=study_paths.TABLES["signal"],
-        weights=study_paths.TABLES["weights"],
+        **study_paths.TABLES,
         provenance=study_paths.PROVENANCE,
     log:
         "logs/aggregate.log",

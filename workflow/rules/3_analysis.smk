@@ -36,7 +36,7 @@ rule stats:
 
 rule analyze:
     input:
-        **study_paths.TABLES,
+        **{t: study_paths.TABLES[t] for t in ("runs", "history", "signal", "weights")},
         stats=rules.stats.output,
         config=study_paths.RESOLVED_CONFIG,
         code=verb_code("analyze"),

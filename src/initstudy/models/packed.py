@@ -205,6 +205,12 @@ class PackedNet(keras.Model):
         variables = self.trainable_variables
         return [next(i for i, v in enumerate(variables) if v is layer.kernel) for layer in self.hidden]
 
+    @property
+    def bias_positions(self) -> list[int]:
+        """Index of each hidden layer's bias in ``trainable_variables``."""
+        variables = self.trainable_variables
+        return [next(i for i, v in enumerate(variables) if v is layer.bias) for layer in self.hidden]
+
 
 def stateless_forward(model: PackedNet):
     """``(params, x) -> (logits, hidden)`` with weights ``params`` (in ``trainable_variables``

@@ -18,6 +18,7 @@ TABLES = {
     "history": f"{RESULTS}/history.parquet",
     "signal": f"{RESULTS}/signal.parquet",
     "weights": f"{RESULTS}/weights.parquet",
+    "jacobian": f"{RESULTS}/jacobian.parquet",
 }
 STATS_DIR = f"{RESULTS}/stats"
 AUDIT = f"{RESULTS}/audit.csv"

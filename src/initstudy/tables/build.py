@@ -6,7 +6,9 @@
   timings, pack and execution settings, and identity;
 - ``history.parquet``: one row per run × epoch, the run's fields and the epoch's metrics;
 - ``signal.parquet``: one row per run × epoch (0 = at init) × hidden layer;
-- ``weights.parquet``: one row per run × epoch (0 or the last) × recorded layer × bin.
+- ``weights.parquet``: one row per run × epoch (0 or the last) × recorded layer × bin;
+- ``jacobian.parquet``: one row per run × probe example × singular value (``index`` 0
+  the largest) of the Jacobian at init, for runs that recorded it (``training.jacobian_inputs``).
 
 Every record is validated on the way in; a corrupt or partial one stops the
 aggregation with its path and the reason.
@@ -30,6 +32,7 @@ RUN_COLUMNS = [*RUN_FIELDS, "initializer_spec", "epochs_trained", *EPOCH_METRICS
 HISTORY_COLUMNS = [*RUN_FIELDS, "epoch", *EPOCH_METRICS]
 SIGNAL_COLUMNS = [*RUN_FIELDS, "epoch", "layer", *SIGNAL_FIELDS]
 WEIGHTS_COLUMNS = [*RUN_FIELDS, "epoch", "layer", "bin_left", "bin_right", "count"]
+JACOBIAN_COLUMNS = [*RUN_FIELDS, "input", "index", "singular_value"]
 STRING_COLUMNS = ["run_id", "dataset", "arch", "activation", "optimizer", "initializer", "initializer_spec",
                   "pack_id", "keras_backend"]
 
@@ -76,26 +79,31 @@ def histogram_rows(fields: dict, histograms: list[dict]) -> list[dict]:
 
 def frames(runs_records: list[dict]) -> dict[str, pd.DataFrame]:
     """The tidy frames of validated records: name (``runs``, ``history``, ``signal``,
-    ``weights``) -> frame."""
-    run_rows, history_rows, signal_rows, weight_rows = [], [], [], []
+    ``weights``, ``jacobian``) -> frame."""
+    run_rows, history_rows, signal_rows, weight_rows, jacobian_rows = [], [], [], [], []
     for record in runs_records:
         fields = {k: record["run"][k] for k in RUN_FIELDS}
         run_rows.append(run_row(record))
         history_rows += [{**fields, **h} for h in record["history"]]
         signal_rows += [{**fields, **s} for s in record.get("signal", [])]
         weight_rows += histogram_rows(fields, record.get("weights", []))
+        jacobian_rows += [{**fields, "input": j["input"], "index": k, "singular_value": value}
+                          for j in record.get("jacobian", []) for k, value in enumerate(j["singular_values"])]
     runs = _typed(pd.DataFrame(run_rows, columns=RUN_COLUMNS),
                   [*EPOCH_METRICS, "test_loss", "test_accuracy", "wall_time_s"])
     history = _typed(pd.DataFrame(history_rows, columns=HISTORY_COLUMNS), list(EPOCH_METRICS))
     signal = _typed(pd.DataFrame(signal_rows, columns=SIGNAL_COLUMNS), list(SIGNAL_FIELDS))
     weights = _typed(pd.DataFrame(weight_rows, columns=WEIGHTS_COLUMNS), ["bin_left", "bin_right"])
     weights["count"] = weights["count"].astype("int64")
+    jacobian = _typed(pd.DataFrame(jacobian_rows, columns=JACOBIAN_COLUMNS), ["singular_value"])
+    jacobian[["input", "index"]] = jacobian[["input", "index"]].astype("int64")
     keys = ["run_id", "epoch"]
     return {
         "runs": runs.sort_values("run_id", ignore_index=True),
         "history": history.sort_values(keys, ignore_index=True),
         "signal": signal.sort_values([*keys, "layer"], ignore_index=True),
         "weights": weights.sort_values([*keys, "layer", "bin_left"], ignore_index=True),
+        "jacobian": jacobian.sort_values(["run_id", "input", "index"], ignore_index=True),
     }
 
 

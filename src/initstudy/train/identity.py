@@ -9,7 +9,9 @@ stale. The identity is
   which only names it);
 - the training settings that change its trajectory: epochs, batch size, validation
   split, probe size, XLA, the width (mlp) or filters and kernel size (cnn), the
-  learning rate of its optimizer and, for ``momentum``, the momentum;
+  learning rate of its optimizer and, for ``momentum``, the momentum; the number of
+  Jacobian spectra recorded, when not 0 (a record without them cannot stand for one
+  with them);
 - the Keras backend, op determinism, and the version of what generates its data.
 
 Execution settings are not part of it: threads, pack size, GPU request, cluster
@@ -58,6 +60,8 @@ def identity(run: Run, training: dict[str, Any], backend: str | None = None,
     settings["learning_rate"] = training["learning_rate"][run.optimizer]
     if run.optimizer == "momentum":
         settings["momentum"] = training["momentum"]
+    if training.get("jacobian_inputs"):  # what the record holds; absent (0) keeps older identities
+        settings["jacobian_inputs"] = training["jacobian_inputs"]
     fields = run.fields()
     del fields["initializer"]
     return {

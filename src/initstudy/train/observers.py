@@ -4,9 +4,11 @@
   :mod:`initstudy.train.probes` on the fixed probe batch, at initialization
   (epoch 0) and after every epoch the member trained;
 - :class:`WeightHistograms`: per member, histograms of the first, middle and last
-  hidden kernels at initialization and at the end of training.
+  hidden kernels at initialization and at the end of training;
+- :class:`JacobianSpectra`: per member of an MLP pack, the singular values of its
+  Jacobian at initialization on a few probe examples.
 
-Both hold what a checkpoint must carry (``rows``, ``initial``) as plain attributes.
+Each holds what a checkpoint must carry (``rows``, ``initial``) as plain attributes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any, Sequence
 import numpy as np
 from keras import ops
 
+from initstudy.models.activations import ACTIVATIONS, DERIVATIVES
 from initstudy.train import probes
+from initstudy.train.jacobian import jacobian_singular_values
 
 
 class SignalLog:
@@ -74,3 +78,37 @@ class WeightHistograms:
                                  "counts": np.histogram(w, edges)[0].tolist()})
             out.append(rows)
         return out
+
+
+class JacobianSpectra:
+    """Per member, at initialization: the singular values of ``J = d h_L / d a_1``, the
+    Jacobian of the last hidden layer's pre-activation with respect to the first hidden
+    layer's activation ``a_1 = phi(x W_1 + b_1)``, at each of the first ``inputs``
+    examples of the probe batch (:mod:`initstudy.train.jacobian`, in float64).
+
+    Why from ``a_1`` and not from the input: the hidden layers from the second on are
+    square (width x width), as in Pennington et al. (2017), so ``J`` has ``width``
+    singular values, whereas the input's few features (MNIST-1D: 40) would cap them at
+    that number. ``J`` spans ``depth - 1`` layers; a network of one hidden layer has
+    none, and a CNN records none. ``rows[m]``: ``[{"input": i, "singular_values": [...]}]``.
+    """
+
+    def __init__(self, kernel_positions: list[int], bias_positions: list[int], probe_x: np.ndarray,
+                 activations: Sequence[str], inputs: int):
+        self.kernel_positions, self.bias_positions = kernel_positions, bias_positions
+        x = np.asarray(probe_x, dtype=np.float64)  # (members, batch, *input_shape): each member's rows
+        self.x = x[:, :inputs].reshape(x.shape[0], min(inputs, x.shape[1]), -1)
+        self.activations = list(activations)
+        self.rows: list[list[dict[str, Any]]] = [[] for _ in self.activations]
+
+    def measure(self, params: list) -> None:
+        if len(self.kernel_positions) < 2:
+            return
+        kernels = [ops.convert_to_numpy(params[i]).astype(np.float64) for i in self.kernel_positions]
+        biases = [ops.convert_to_numpy(params[i]).astype(np.float64) for i in self.bias_positions]
+        for m, name in enumerate(self.activations):
+            phi = ACTIVATIONS[name]
+            first = phi(self.x[m] @ kernels[0][m] + biases[0][m])
+            values = jacobian_singular_values(first, [k[m] for k in kernels[1:]], [b[m] for b in biases[1:]],
+                                              phi, DERIVATIVES[name])
+            self.rows[m] = [{"input": i, "singular_values": s.tolist()} for i, s in enumerate(values)]

@@ -1,11 +1,13 @@
 """The packed trainer: one loop for packs of any size (a solo run is a pack of one).
 
 The parts, each in its module: the step and its batches (:mod:`.step`), evaluation
-(:mod:`.evaluate`), signal statistics and weight histograms (:mod:`.observers`),
+(:mod:`.evaluate`), signal statistics, weight histograms and Jacobian spectra
+(:mod:`.observers`),
 the checkpoint (:mod:`.checkpoint`), LSUV (:mod:`initstudy.inits.lsuv`). The loop:
 
 1. restore the checkpoint if there is one for this pack, else initialize: LSUV for
-   its members, initial kernels kept, signal measured at epoch 0;
+   its members, initial kernels kept, signal (and, if asked, the Jacobian spectra)
+   measured at epoch 0;
 2. per epoch: the steps, then validation on the whole validation split; the train
    loss/accuracy of the epoch are averaged over its examples as Keras reports them;
    a member whose loss turns NaN/Inf stops there (its history ends with nulls). The
@@ -42,7 +44,7 @@ from initstudy.study.runs import Pack, Run
 from initstudy.train import checkpoint as checkpoints
 from initstudy.train import probes
 from initstudy.train.evaluate import Evaluator, evaluate, make_eval_step
-from initstudy.train.observers import SignalLog, WeightHistograms
+from initstudy.train.observers import JacobianSpectra, SignalLog, WeightHistograms
 from initstudy.train.optimizers import make_optimizer
 from initstudy.train.records import finite_or_none
 from initstudy.train.step import PackData, TrainStep, add_rows
@@ -86,6 +88,10 @@ class PackTrainer:
         self.signal = SignalLog(self.forward, self.kernel_positions, self.probe_x, self.probe_y,
                                 [r.activation for r in pack.runs])
         self.histograms = WeightHistograms(self.kernel_positions)
+        self.spectra = None
+        if training["jacobian_inputs"] and self.model.arch == "mlp":
+            self.spectra = JacobianSpectra(self.kernel_positions, self.model.bias_positions, self.probe_x,
+                                           [r.activation for r in pack.runs], training["jacobian_inputs"])
         self.active = np.ones(self.members, dtype=bool)
         self.history: list[list[dict[str, Any]]] = [[] for _ in pack.runs]
         self.diverged_epoch: list[int | None] = [None] * self.members
@@ -118,6 +124,7 @@ class PackTrainer:
             "signal": self.signal.rows[m],
             "weights": histograms[m],
             **({"init_stats": self.init_stats[m]} if self.init_stats[m] else {}),
+            **({"jacobian": self.spectra.rows[m]} if self.spectra else {}),
             "test": {"loss": finite_or_none(test_loss[m]), "accuracy": finite_or_none(test_acc[m])},
             "diverged": self.diverged_epoch[m] is not None,
             "diverged_epoch": self.diverged_epoch[m],
@@ -130,6 +137,8 @@ class PackTrainer:
         self.train_step.set_state(params, self.train_step.opt_vars)
         self.histograms.start(self.params)
         self.signal.measure(self.params, 0, np.ones(self.members, dtype=bool))
+        if self.spectra:
+            self.spectra.measure(self.params)
 
     def evaluate(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         """Per member (mean loss, accuracy) on ``split`` with the current weights."""
@@ -194,6 +203,7 @@ class PackTrainer:
         if not self.checkpoint:
             return
         progress = {"epochs_done": self.epochs_done, "history": self.history, "signal": self.signal.rows,
+                    "jacobian": self.spectra.rows if self.spectra else None,
                     "diverged_epoch": self.diverged_epoch, "init_stats": self.init_stats,
                     "active": self.active.tolist()}
         checkpoints.save(self.checkpoint, checkpoints.signature(self.pack, self.training), checkpoints.Saved(
@@ -212,4 +222,6 @@ class PackTrainer:
         self.epochs_done, self.history, self.signal.rows = p["epochs_done"], p["history"], p["signal"]
         self.diverged_epoch, self.init_stats = p["diverged_epoch"], p["init_stats"]
         self.active = np.array(p["active"], dtype=bool)
+        if self.spectra:
+            self.spectra.rows = p["jacobian"]
         return True

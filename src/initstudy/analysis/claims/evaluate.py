@@ -40,12 +40,13 @@ def claim_name(config_path: str | Path) -> str:
 
 
 def read_tables(tables_dir: str | Path) -> Tables:
-    """A study's tidy tables, ``<tables_dir>/{runs,history,signal,weights}.parquet``
-    (weights only if present)."""
+    """A study's tidy tables, ``<tables_dir>/{runs,history,signal}.parquet`` and, where
+    present, ``weights.parquet`` and ``jacobian.parquet``."""
     folder = Path(tables_dir)
-    weights = folder / "weights.parquet"
+    optional = {name: pd.read_parquet(folder / f"{name}.parquet") if (folder / f"{name}.parquet").exists()
+                else None for name in ("weights", "jacobian")}
     return Tables(*(pd.read_parquet(folder / f"{name}.parquet") for name in ("runs", "history", "signal")),
-                  weights=pd.read_parquet(weights) if weights.exists() else None)
+                  **optional)
 
 
 def _part_rows(samples: pd.DataFrame, part: str, rule: dict, quantity: str) -> list[dict]:

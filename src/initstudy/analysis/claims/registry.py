@@ -33,12 +33,14 @@ class ClaimError(ValueError):
 
 
 class Tables(NamedTuple):
-    """A study's tidy tables (``weights`` may be None: no family reads it yet)."""
+    """A study's tidy tables (``weights`` and ``jacobian`` may be None: not every study
+    has them, and only the families that read them need them)."""
 
     runs: pd.DataFrame
     history: pd.DataFrame
     signal: pd.DataFrame
     weights: pd.DataFrame | None = None
+    jacobian: pd.DataFrame | None = None
 
 
 @dataclasses.dataclass(frozen=True)
