@@ -30,4 +30,5 @@ CLAIM_FIGURE_TABLES: dict[str, tuple[str, ...]] = {
     "he2015": ("accuracy", "variance"),
     "glorot2010": ("gradients", "saturation"),
     "symmetry": ("runs",),
+    "saxe2013": ("times", "lines", "slopes"),
 }

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from initstudy.analysis.write import read_table
 from initstudy.figures.catalog import CLAIM_FIGURE_TABLES, FIGURE_TABLES
+from initstudy.figures.claim_saxe2013 import draw_saxe2013
 from initstudy.figures.claims import draw_glorot2010, draw_he2015, draw_symmetry
 from initstudy.figures.comparison import draw_heatmaps, draw_mean_ranks
 from initstudy.figures.curves import draw_accuracy_vs_depth, draw_learning_curves
@@ -48,6 +49,7 @@ CLAIM_DRAWERS: dict[str, Callable[..., Figure]] = {
     "he2015": draw_he2015,
     "glorot2010": draw_glorot2010,
     "symmetry": draw_symmetry,
+    "saxe2013": draw_saxe2013,
 }
 if set(CLAIM_DRAWERS) != set(CLAIM_FIGURE_TABLES):
     raise ImportError(f"claim statistics without a drawer or tables: "
