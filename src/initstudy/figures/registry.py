@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from initstudy.analysis.write import read_table
 from initstudy.figures.catalog import CLAIM_FIGURE_TABLES, FIGURE_TABLES
 from initstudy.figures.claim_saxe2013 import draw_saxe2013
+from initstudy.figures.claim_schoenholz2017 import draw_schoenholz2017
 from initstudy.figures.claims import draw_glorot2010, draw_he2015, draw_symmetry
 from initstudy.figures.comparison import draw_heatmaps, draw_mean_ranks
 from initstudy.figures.curves import draw_accuracy_vs_depth, draw_learning_curves
@@ -49,6 +50,7 @@ CLAIM_DRAWERS: dict[str, Callable[..., Figure]] = {
     "he2015": draw_he2015,
     "glorot2010": draw_glorot2010,
     "symmetry": draw_symmetry,
+    "schoenholz2017": draw_schoenholz2017,
     "saxe2013": draw_saxe2013,
 }
 if set(CLAIM_DRAWERS) != set(CLAIM_FIGURE_TABLES):

@@ -1,0 +1,170 @@
+"""Schoenholz, Gilmer, Ganguli & Sohl-Dickstein (2017), *Deep information propagation*
+(arXiv:1611.01232), §5 and Figures 5-6: a random tanh network with weight variance
+sigma_w2 / fan_in and bias variance sigma_b2 propagates the correlation of two inputs
+over a depth scale xi_c = -1 / ln chi_c (:mod:`initstudy.analysis.meanfield`), which
+diverges at the order-to-chaos transition chi_1 = 1 (sigma_w2 ≈ 1.76 at sigma_b2 =
+0.05); networks train only when their depth L < ~6 xi_c, so the trainable depth peaks
+at the critical sigma_w2.
+
+Each run's sigma_w2 and sigma_b2 are read from its initializer spec (``runs.parquet``'s
+``initializer_spec``, canonical JSON), not from its label: the weights must be
+``variance_scaling`` with ``mode: fan_in`` (Var W = scale / fan_in whatever the
+distribution: Keras rescales the truncated normal and sizes the uniform to keep it), so
+sigma_w2 = ``scale``; the biases zeros (sigma_b2 = 0) or ``random_normal`` with mean 0,
+so sigma_b2 = ``stddev``². Any other spec is a :class:`ClaimError` naming the key.
+
+Trainability of a run: its final *train* accuracy (the paper's Figure 5 shows training
+accuracy: the claim is about optimization, not generalization) exceeds chance by more
+than ``margin``; a diverged run scores chance. The final train accuracy rather than the
+loss decrease, because the initial loss differs across sigma_w2 (a chaotic network's
+logits are larger), while chance is the same for every cell.
+
+Prediction for a cell (activation, sigma_b2, sigma_w2, depth): trainable iff
+L < ``multiple`` · xi_c(sigma_w2, sigma_b2).
+
+Parts (one sub-claim per setting: dataset, arch, activation, optimizer and sigma_b2):
+
+``agreement``         per depth and seed, the share of the grid's sigma_w2 at which the
+                      measured trainability agrees with the prediction (their mean over
+                      depths and seeds is the agreement rate over all runs, the grid
+                      being complete); depths × seeds values;
+``peak_at_critical``  per depth and seed, |log2(s / sigma_w2*)| of the sigma_w2 = s of
+                      highest final train accuracy (ties: the mean over the tied s),
+                      sigma_w2* = the critical value (:func:`meanfield.critical_sigma_w2`),
+                      at the depths where the theory leaves at most ``peak_share`` of the
+                      grid's sigma_w2 trainable: at shallower depths most of the grid
+                      trains and the best sigma_w2 says how fast, not how deep, a network
+                      trains.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from initstudy.analysis import meanfield
+from initstudy.analysis.claims import common
+from initstudy.analysis.claims.registry import ClaimError, figure_tables, register
+
+PARAMS = {"multiple": 6.0, "margin": 0.05, "peak_share": 0.5, "curve_points": 24}
+#: The columns that set the theory apart within a study: a sub-claim per setting.
+SETTING = ["dataset", "arch", "activation", "optimizer", "sigma_b2"]
+AGREEMENT = "share of sigma_w2 where trainability agrees with L < multiple xi_c"
+PEAK = "|log2(best sigma_w2 / critical sigma_w2)|"
+
+
+def variances(spec_json: str, label: str = "") -> tuple[float, float]:
+    """(sigma_w2, sigma_b2) of one run's initializer spec (canonical JSON), or a
+    :class:`ClaimError` naming the key that is not a variance the theory knows."""
+    spec = json.loads(spec_json)
+    where = f"runs.initializer_spec of {label or spec.get('label', '?')!r}"
+    if spec.get("name") != "variance_scaling":
+        raise ClaimError(f"{where}: name {spec.get('name')!r}; expected variance_scaling (sigma_w2 = scale)")
+    if spec.get("mode", "fan_in") != "fan_in":
+        raise ClaimError(f"{where}: mode {spec['mode']!r}; expected fan_in (Var W = sigma_w2 / fan_in)")
+    bias = spec.get("bias")
+    if bias is None:
+        return float(spec.get("scale", 1.0)), 0.0
+    if bias.get("name") != "random_normal":
+        raise ClaimError(f"{where}: bias.name {bias.get('name')!r}; expected random_normal "
+                         "(sigma_b2 = stddev**2) or no bias (zeros)")
+    if float(bias.get("mean", 0.0)) != 0.0:
+        raise ClaimError(f"{where}: bias.mean {bias['mean']!r}; expected 0")
+    return float(spec.get("scale", 1.0)), float(bias.get("stddev", 0.05)) ** 2  # Keras' default stddev
+
+
+@functools.lru_cache(maxsize=None)
+def depth_scale(activation: str, sigma_w2: float, sigma_b2: float) -> float:
+    """xi_c of the mean-field theory (seconds per chaotic point: cached)."""
+    return meanfield.fixed_point(activation, sigma_w2, sigma_b2).xi_c
+
+
+@functools.lru_cache(maxsize=None)
+def critical(activation: str, sigma_b2: float) -> float:
+    return meanfield.critical_sigma_w2(activation, sigma_b2)
+
+
+def measured(runs: pd.DataFrame, params) -> pd.DataFrame:
+    """One row per run: the setting, sigma_w2, depth, seed, final train accuracy
+    (``score``; diverged: chance), ``trainable``, xi_c, the prediction and the critical sigma_w2."""
+    if (runs["arch"] != "mlp").any():
+        raise ClaimError(f"claim.statistic schoenholz2017: arch {sorted(set(runs['arch']) - {'mlp'})}; "
+                         "expected mlp (the mean-field theory is of dense layers)")
+    sigmas = [variances(s, label) for s, label in zip(runs["initializer_spec"], runs["initializer"])]
+    runs = runs.assign(sigma_w2=[s[0] for s in sigmas], sigma_b2=[s[1] for s in sigmas],
+                       chance=1.0 / runs["num_classes"])
+    lost = runs["diverged"].astype(bool) | runs["train_accuracy"].isna()
+    runs = runs.assign(score=runs["train_accuracy"].where(~lost, runs["chance"]))
+    runs["trainable"] = runs["score"] > runs["chance"] + params["margin"]
+    runs["xi_c"] = [depth_scale(a, w, b) for a, w, b in zip(runs["activation"], runs["sigma_w2"], runs["sigma_b2"])]
+    runs["predicted"] = runs["depth"] < params["multiple"] * runs["xi_c"]
+    runs["critical_sigma_w2"] = [critical(a, b) for a, b in zip(runs["activation"], runs["sigma_b2"])]
+    return runs
+
+
+def _name(setting: tuple) -> str:
+    fields = dict(zip(SETTING, setting))
+    return f"{fields['arch']} {fields['activation']} {fields['optimizer']} sigma_b2={fields['sigma_b2']:.3g}"
+
+
+def _peak(group: pd.DataFrame) -> float:
+    best = group[group["score"] == group["score"].max()]
+    return float(np.mean(np.abs(np.log2(best["sigma_w2"] / best["critical_sigma_w2"]))))
+
+
+@register("schoenholz2017", parts={"agreement": AGREEMENT, "peak_at_critical": PEAK}, params=PARAMS)
+def schoenholz2017(tables, params) -> pd.DataFrame:
+    runs = measured(tables.runs, params)
+    rows = []
+    for setting, group in runs.groupby(SETTING, sort=True):
+        name = _name(setting)
+        keys = dict(zip(SETTING[:4], setting[:4]))
+        for (depth, seed), block in group.groupby(["depth", "seed"], sort=True):
+            rows.append({**keys, "depth": depth, "seed": seed, "part": "agreement",
+                         "subclaim": f"{name} (depths x seeds)",
+                         "value": float((block["trainable"] == block["predicted"]).mean())})
+        for (depth, seed), block in group.groupby(["depth", "seed"], sort=True):
+            if block["predicted"].mean() <= params["peak_share"]:
+                rows.append({**keys, "depth": depth, "seed": seed, "part": "peak_at_critical",
+                             "subclaim": f"{name} (deep depths x seeds)", "value": _peak(block)})
+    return pd.DataFrame(rows, columns=[*SETTING[:4], "depth", "seed", "part", "subclaim", "value"])
+
+
+def theory_curve(activation: str, sigma_b2: float, low: float, high: float, points: int,
+                 multiple: float) -> pd.DataFrame:
+    """``multiple`` · xi_c on ``points`` sigma_w2 spaced evenly in log over [low, high],
+    plus the critical sigma_w2 itself (xi_c = inf, flagged ``critical``); grid points
+    within 0.1 % of the critical value are left out (there the chaotic phase's c* is
+    not resolved, and the curve is beyond any depth anyway)."""
+    star = critical(activation, sigma_b2)
+    grid = [s for s in np.geomspace(low, high, points) if abs(s / star - 1) > 1e-3]
+    rows = [{"sigma_w2": float(s), "xi_c": depth_scale(activation, float(s), sigma_b2), "critical": False}
+            for s in grid]
+    rows.append({"sigma_w2": star, "xi_c": math.inf, "critical": True})
+    curve = pd.DataFrame(rows).sort_values("sigma_w2", ignore_index=True)
+    return curve.assign(activation=activation, sigma_b2=sigma_b2, depth_scale=multiple * curve["xi_c"],
+                        critical_sigma_w2=star)
+
+
+@figure_tables("schoenholz2017", tables=("trainability", "theory"))
+def schoenholz2017_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
+    """``trainability``: per setting, sigma_w2 and depth, the mean final train accuracy
+    over seeds, the share of seeds that trained, the prediction, multiple · xi_c, chance
+    and the trainability threshold; ``theory``: the curve multiple · xi_c(sigma_w2) per
+    setting (:func:`theory_curve`, ``curve_points`` points over the grid's range)."""
+    runs = measured(tables.runs, params)
+    keys = [*SETTING, "sigma_w2", "depth"]
+    cells = runs.groupby(keys, sort=True).agg(
+        accuracy=("score", "mean"), trained=("trainable", "mean"), n=("seed", "size"),
+        predicted=("predicted", "first"), xi_c=("xi_c", "first"), chance=("chance", "first"),
+        critical_sigma_w2=("critical_sigma_w2", "first")).reset_index()
+    cells["depth_scale"] = params["multiple"] * cells["xi_c"]
+    cells["threshold"] = cells["chance"] + params["margin"]
+    curves = [theory_curve(activation, sigma_b2, group["sigma_w2"].min(), group["sigma_w2"].max(),
+                           params["curve_points"], params["multiple"])
+              for (activation, sigma_b2), group in runs.groupby(["activation", "sigma_b2"], sort=True)]
+    return {"trainability": cells, "theory": pd.concat(curves, ignore_index=True)}

@@ -1,0 +1,197 @@
+"""The Schoenholz et al. (2017) claim: its three verdicts on synthetic studies whose
+answers are known from the mean-field theory, the variances read from the initializer
+spec (and other specs refused naming the key), its figure, and a tiny claim through
+the real workflow."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, TINY
+from test_workflow import copy_workflow, snakemake
+
+from initstudy.analysis.claims import evaluate
+from initstudy.analysis.claims.families import schoenholz2017
+from initstudy.analysis.claims.registry import ClaimError, Tables
+from initstudy.figures import registry as figures
+from initstudy.study import config as study_config
+from initstudy.study import paths, specs
+
+#: A small grid with two chaotic points (each costs the theory seconds). With sigma_b2 =
+#: 0.05, 6 xi_c = 21.8, 40.8, 94.7, ~3e4, 151, 54.3: depths 60 and 90 leave half the grid
+#: trainable (the peak depths), and every depth but 15 excludes some sigma_w2.
+SIGMA_W2 = (1.0, 1.25, 1.5, 1.76, 2.0, 3.0)
+DEPTHS = (15, 30, 45, 60, 90)
+SIGMA_B = math.sqrt(0.05)
+CRITICAL = 1.7609546
+
+
+def spec(sigma_w2: float, bias: dict | None = None, **changes) -> dict:
+    """The spec as the config states it (variance_scaling, fan_in, N(0, 0.05) biases)."""
+    out = {"name": "variance_scaling", "scale": sigma_w2, "mode": "fan_in", "distribution": "untruncated_normal",
+           "bias": bias or {"name": "random_normal", "stddev": SIGMA_B}, "label": f"sw{sigma_w2:g}", **changes}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def canonical(config_spec: dict) -> str:
+    """``runs.parquet``'s ``initializer_spec``: the parsed spec as canonical JSON."""
+    return json.dumps(specs.parse(config_spec).to_dict(), sort_keys=True)
+
+
+def study(accuracy, seeds=(0, 1, 2), spec_of=spec, arch="mlp") -> Tables:
+    """tanh MLPs trained with SGD on the grid; ``accuracy(sigma_w2, depth, seed, predicted)``
+    gives each run's final train accuracy (10 classes)."""
+    rows = []
+    for sigma_w2 in SIGMA_W2:
+        xi = schoenholz2017.depth_scale("tanh", sigma_w2, SIGMA_B**2)
+        for depth in DEPTHS:
+            for seed in seeds:
+                config_spec = spec_of(sigma_w2)
+                rows.append({"run_id": f"sw{sigma_w2}/d{depth}/s{seed}", "dataset": "mnist1d", "arch": arch,
+                             "activation": "tanh", "optimizer": "sgd", "depth": depth,
+                             "initializer": config_spec.get("label", config_spec["name"]), "seed": seed,
+                             "initializer_spec": canonical(config_spec), "diverged": False, "num_classes": 10,
+                             "train_accuracy": accuracy(sigma_w2, depth, seed, depth < 6 * xi)})
+    return Tables(pd.DataFrame(rows), pd.DataFrame(), pd.DataFrame())
+
+
+def as_theory_says(sigma_w2, depth, seed, predicted):
+    """Trains (best at the critical sigma_w2) exactly where the theory says; else chance ± 1 pp."""
+    if predicted:
+        return 0.6 - 0.05 * abs(math.log2(sigma_w2 / 1.76)) + 0.001 * seed
+    return 0.1 + 0.01 * math.sin(sigma_w2 * depth + seed)
+
+
+def inverted(sigma_w2, depth, seed, predicted):
+    """Trains exactly where the theory says it cannot, best far from the critical sigma_w2."""
+    return 0.1 if predicted else 0.6 - 0.05 * abs(math.log2(sigma_w2))
+
+
+def claim(**params) -> dict:
+    cfg = study_config.load(REPO / "config" / "claims" / "schoenholz2017.yaml")["claim"]
+    return {**cfg, "params": {**cfg["params"], **params}}
+
+
+def parts(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["level"] == "part"].set_index("part")
+
+
+def test_pass_when_trainability_follows_six_xi_c():
+    table = evaluate.verdicts("schoenholz2017", claim(), study(as_theory_says))
+    assert table.iloc[0]["verdict"] == "PASS"
+    rows = parts(table)
+    assert rows.loc["agreement", "estimate"] == 1.0 and rows.loc["agreement", "n"] == len(DEPTHS) * 3
+    assert rows.loc["agreement", "subclaim"] == "mlp tanh sgd sigma_b2=0.05 (depths x seeds)"
+    # the peak depths are 60 and 90, and the best sigma_w2 there is 1.76
+    assert rows.loc["peak_at_critical", "n"] == 2 * 3 and rows.loc["peak_at_critical", "depth"] == "60+90"
+    assert rows.loc["peak_at_critical", "estimate"] == pytest.approx(abs(math.log2(1.76 / CRITICAL)), abs=1e-6)
+
+
+def test_fail_when_trainability_is_inverted():
+    table = evaluate.verdicts("schoenholz2017", claim(), study(inverted))
+    rows = parts(table)
+    assert table.iloc[0]["verdict"] == "FAIL" and set(rows["verdict"]) == {"FAIL"}
+    assert rows.loc["agreement", "estimate"] == 0.0
+    # the best sigma_w2 at depths 60 and 90 is 1.0, 0.82 octaves below the critical value
+    assert rows.loc["peak_at_critical", "estimate"] == pytest.approx(math.log2(CRITICAL), abs=1e-6)
+
+
+def test_inconclusive_with_too_few_values_or_a_straddled_bound():
+    few = evaluate.verdicts("schoenholz2017", claim(), study(as_theory_says, seeds=(0, 1)))
+    rows = parts(few)
+    assert few.iloc[0]["verdict"] == "INCONCLUSIVE" and rows.loc["agreement", "verdict"] == "PASS"
+    assert rows.loc["peak_at_critical", "n"] == 4 and "cannot reach" in rows.loc["peak_at_critical", "reason"]
+
+    def half_the_time(sigma_w2, depth, seed, predicted):  # at seed 0 nothing trains
+        return as_theory_says(sigma_w2, depth, seed, predicted) if seed else 0.1
+
+    straddled = evaluate.verdicts("schoenholz2017", claim(), study(half_the_time))
+    assert parts(straddled).loc["agreement", "verdict"] == "INCONCLUSIVE"
+    assert "interval contains a bound" in parts(straddled).loc["agreement", "reason"]
+
+
+def test_a_diverged_run_scores_chance_and_does_not_train():
+    tables = study(as_theory_says)
+    runs = tables.runs.assign(diverged=True, train_accuracy=np.nan)
+    measured = schoenholz2017.measured(runs, schoenholz2017.PARAMS)
+    assert not measured["trainable"].any() and (measured["score"] == 0.1).all()
+
+
+def test_variances_come_from_the_spec():
+    assert schoenholz2017.variances(canonical(spec(1.76))) == (1.76, pytest.approx(0.05, rel=1e-6))
+    assert schoenholz2017.variances(canonical(spec(2.0, bias={"name": "zeros"}))) == (2.0, 0.0)
+    # Keras' defaults: scale 1, mode fan_in; random_normal stddev 0.05
+    bare = {"name": "variance_scaling", "bias": {"name": "random_normal"}}
+    assert schoenholz2017.variances(canonical(bare)) == (1.0, pytest.approx(0.0025))
+
+
+@pytest.mark.parametrize("bad, key", [
+    ({"name": "he_normal"}, "name 'he_normal'"),
+    (spec(1.5, mode="fan_avg"), "mode 'fan_avg'"),
+    (spec(1.5, bias={"name": "random_uniform"}), "bias.name 'random_uniform'"),
+    (spec(1.5, bias={"name": "random_normal", "mean": 0.1, "stddev": 0.2}), "bias.mean 0.1"),
+])
+def test_other_specs_are_refused_naming_the_key(bad, key):
+    tables = study(as_theory_says, spec_of=lambda s: bad if s == 3.0 else spec(s))
+    with pytest.raises(ClaimError, match=f"runs.initializer_spec of .*: {key}"):
+        evaluate.verdicts("schoenholz2017", claim(), tables)
+
+
+def test_a_cnn_is_refused():
+    with pytest.raises(ClaimError, match="arch \\['cnn'\\]; expected mlp"):
+        evaluate.verdicts("schoenholz2017", claim(), study(as_theory_says, arch="cnn"))
+
+
+def test_figure_tables_and_figure(tmp_path):
+    tables = evaluate.figure_tables(claim(curve_points=4), study(as_theory_says))
+    cells, theory = tables["trainability"], tables["theory"]
+    assert len(cells) == len(SIGMA_W2) * len(DEPTHS) and set(cells["n"]) == {3}
+    assert (cells["trained"] == cells["predicted"]).all()
+    row = cells[(cells["sigma_w2"] == 1.0) & (cells["depth"] == 15)].iloc[0]
+    assert row["depth_scale"] == pytest.approx(21.76, abs=0.01) and row["threshold"] == pytest.approx(0.15)
+    # 4 log-spaced points over [1, 3] and the critical point, where the curve is infinite
+    assert len(theory) == 5 and theory["critical"].sum() == 1
+    star = theory[theory["critical"]].iloc[0]
+    assert star["sigma_w2"] == pytest.approx(CRITICAL, abs=1e-6) and math.isinf(star["depth_scale"])
+    fig = figures.draw_claim("schoenholz2017", tables)
+    ax = fig.get_axes()[0]
+    assert ax.get_xlabel() == "σ_w²" and len(ax.collections) == 2  # the heatmap and the crosses
+    assert len(ax.collections[1].get_offsets()) == 0  # everything agrees: no cross
+    path = tmp_path / "claim.pdf"
+    fig.savefig(path)
+    assert path.read_bytes().startswith(b"%PDF-")
+
+
+#: A tiny Schoenholz claim on digits: a test of the wiring, not of the claim.
+TINY_SCHOENHOLZ = {
+    "grid": {**TINY["grid"], "activations": ["tanh"], "optimizers": ["sgd"], "depths": [2, 30],
+             "initializers": [spec(s, label=f"sw{s:g}") for s in (1.0, 1.76, 3.0)], "seeds": [0, 1]},
+    "training": TINY["training"],
+    "claim": {
+        "hypothesis": "Trainable iff depth < 6 xi_c (tiny).",
+        "source": {"paper": "Schoenholz et al. 2017"},
+        "statistic": "schoenholz2017",
+        # at depth 30 the theory leaves 2 of the 3 sigma_w2 trainable: a peak depth at 0.7
+        "params": {"curve_points": 3, "peak_share": 0.7},
+        "rules": {"agreement": {"direction": "greater", "min_effect": 0.75},
+                  "peak_at_critical": {"direction": "within", "min_effect": 0.3}},
+    },
+}
+
+
+def test_tiny_claim_through_the_workflow(tmp_path):
+    work = copy_workflow(tmp_path, {**copy.deepcopy(TINY), "claims": ["tiny_schoenholz"]})
+    (work / paths.claim_config("tiny_schoenholz")).write_text(yaml.safe_dump(TINY_SCHOENHOLZ))
+    proc = snakemake(work, "claims")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    verdict = pd.read_csv(work / paths.CLAIMS_TABLE).iloc[0]
+    assert verdict["name"] == "tiny_schoenholz" and verdict["verdict"] in {"PASS", "FAIL", "INCONCLUSIVE"}
+    cells = pd.read_csv(work / paths.claim_dir("tiny_schoenholz") / "trainability.csv")
+    assert len(cells) == 3 * 2 and set(cells["sigma_b2"].round(6)) == {0.05}
+    assert (work / paths.claim_figure("tiny_schoenholz")).read_bytes().startswith(b"%PDF-")
