@@ -30,6 +30,7 @@ CLAIM_FIGURE_TABLES: dict[str, tuple[str, ...]] = {
     "he2015": ("accuracy", "variance"),
     "glorot2010": ("gradients", "saturation"),
     "symmetry": ("runs",),
+    "pennington2017": ("spread", "spectra"),
     "schoenholz2017": ("trainability", "theory"),
     "saxe2013": ("times", "lines", "slopes"),
 }

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from initstudy.analysis.write import read_table
 from initstudy.figures.catalog import CLAIM_FIGURE_TABLES, FIGURE_TABLES
+from initstudy.figures.claim_pennington2017 import draw_pennington2017
 from initstudy.figures.claim_saxe2013 import draw_saxe2013
 from initstudy.figures.claim_schoenholz2017 import draw_schoenholz2017
 from initstudy.figures.claims import draw_glorot2010, draw_he2015, draw_symmetry
@@ -50,6 +51,7 @@ CLAIM_DRAWERS: dict[str, Callable[..., Figure]] = {
     "he2015": draw_he2015,
     "glorot2010": draw_glorot2010,
     "symmetry": draw_symmetry,
+    "pennington2017": draw_pennington2017,
     "schoenholz2017": draw_schoenholz2017,
     "saxe2013": draw_saxe2013,
 }

@@ -4,4 +4,4 @@ here and its name in the import below, which is static on purpose: the workflow 
 the code a verb runs by parsing imports (:mod:`initstudy.core.code`), so editing a
 family reruns the claims that use it."""
 
-from initstudy.analysis.claims.families import glorot2010, he2015, saxe2013, schoenholz2017, symmetry  # noqa: F401
+from initstudy.analysis.claims.families import glorot2010, he2015, pennington2017, saxe2013, schoenholz2017, symmetry  # noqa: F401
