@@ -34,7 +34,11 @@ PAPER_PDF = study_paths.PAPER_PDF
 # What the paper is built from: each stage's rule file appends the files it
 # generates for the paper, so adding a stage is one include and one extend.
 PAPER_GENERATED = []
-PAPER_SOURCES = ["paper/main.tex", *sorted(glob.glob("paper/sections/*.tex"))]
+PAPER_SOURCES = [
+    "paper/main.tex",
+    *sorted(glob.glob("paper/sections/*.tex")),
+    *sorted(glob.glob("paper/sections/claims/*.tex")),
+]
 
 # Each rule's `code` input: the source files of the modules it runs, derived from the
 # package's imports (parsed, not imported) so that the lists follow the code. The
