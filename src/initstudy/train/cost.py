@@ -25,10 +25,17 @@ from typing import Any
 from initstudy.data.datasets import DATASETS
 from initstudy.study.runs import Run
 
-#: Share of the batched-matmul rate the packed trainer reaches on this kind of CPU at
-#: compute-bound shapes (README's benchmark: 31.7 of 41.6 GFLOP/s at depth 10, width
-#: 128): the estimate's stated assumption, checked against finished runs by `plan`.
-TRAINER_EFFICIENCY = 0.75
+#: Share of :func:`matmul_rate` (the rate `plan` measures) that the packed trainer, with
+#: its compiled epoch loop, reaches at compute-bound shapes: the estimate's stated
+#: assumption, checked against finished runs by `plan`. Measured by
+#: ``python bench/throughput.py --quick`` (2-core Xeon VM, TF 2.21 with XLA, 2 threads,
+#: 32-member packs, batch 128, Adam, MNIST-1D), which prints matmul_rate() and the
+#: trainer's GFLOP/s (epochs with validation and probe, FLOPs counted as here) in one
+#: run: 33.9 and 35.2 GFLOP/s at depth 10 and 50, width 128, against 61.2 (0.55, 0.58;
+#: load average 4.5 from other processes); a run at load 6 gave 0.33 and 0.50. The
+#: value before, 0.75 (31.7 of 41.6 GFLOP/s at depth 10, host loop), did not come
+#: from one run measuring both, and this shared machine's rates vary by 1.5x with load.
+TRAINER_EFFICIENCY = 0.55
 #: Members of the batched matmul that measures the rate (a pack of this study's size).
 RATE_MEMBERS = 32
 
