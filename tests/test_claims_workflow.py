@@ -40,11 +40,27 @@ TINY_SYMMETRY = {
     },
 }
 
+#: A tiny Pennington et al. claim: Jacobian spectra recorded at init and read by the claim.
+TINY_PENNINGTON = {
+    "grid": {**TINY["grid"], "optimizers": ["sgd"], "depths": [2, 3], "initializers": ["orthogonal", "he_normal"],
+             "seeds": [0, 1]},
+    "training": {**TINY["training"], "epochs": 1, "jacobian_inputs": 2},
+    "claim": {
+        "hypothesis": "Orthogonal spectra stay put, He spectra spread (tiny: a test of the wiring).",
+        "source": {"paper": "Pennington, Schoenholz and Ganguli 2017"},
+        "statistic": "pennington2017",
+        "params": {"isometric": ["relu/orthogonal"], "spreading": ["relu/he_normal"]},
+        "rules": {"isometry_flat": {"direction": "within", "min_effect": 0.25},
+                  "spread_grows": {"direction": "greater", "min_effect": 0.25}},
+    },
+}
+CLAIMS = {"tiny_he": TINY_HE, "tiny_pennington": TINY_PENNINGTON, "tiny_symmetry": TINY_SYMMETRY}
+
 
 def claims_workflow(tmp_path):
-    study = {**copy.deepcopy(TINY), "claims": ["tiny_he", "tiny_symmetry"]}
+    study = {**copy.deepcopy(TINY), "claims": list(CLAIMS)}
     work = copy_workflow(tmp_path, study)
-    for name, claim in {"tiny_he": TINY_HE, "tiny_symmetry": TINY_SYMMETRY}.items():
+    for name, claim in CLAIMS.items():
         (work / paths.claim_config(name)).write_text(yaml.safe_dump(claim))
     return work
 
@@ -54,7 +70,7 @@ def test_claims_target_then_paper_without_retraining(tmp_path):
     proc = snakemake(work, "claims")
     assert proc.returncode == 0, proc.stderr[-3000:]
     claims = pd.read_csv(work / paths.CLAIMS_TABLE)
-    assert list(claims["name"]) == ["tiny_he", "tiny_symmetry"]
+    assert list(claims["name"]) == list(CLAIMS)
     assert set(claims["verdict"]) <= {"PASS", "FAIL", "INCONCLUSIVE"}
     for name in claims["name"]:
         assert (work / paths.claim_figure(name)).read_bytes().startswith(b"%PDF-")
@@ -65,13 +81,17 @@ def test_claims_target_then_paper_without_retraining(tmp_path):
     shared = he_runs[(he_runs["initializer"] == "he_normal") & (he_runs["optimizer"] == "adam")
                      & (he_runs["seed"] == 0)]["run_id"].item()
     assert len(list((work / paths.RUNS_ROOT / shared).glob("record-*.json"))) == 1
+    # the spectra went from the records through the claim's tables to its figure's
+    spectra = pd.read_parquet(work / paths.claim_tables("tiny_pennington")["jacobian"])
+    assert len(spectra) == 8 * 2 * TINY["training"]["width"]  # runs x inputs x width
+    assert set(pd.read_csv(work / paths.claim_dir("tiny_pennington") / "spread.csv")["depth"]) == {2, 3}
 
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "initstudy: tiny_he: 12 runs: 12 done, 0 new, 0 stale" in proc.stderr
     assert "initstudy: 0 train jobs" in proc.stderr
     section = (work / paths.GENERATED / "claims.tex").read_text()
-    assert "claim_tiny_he.pdf" in section and "claim_tiny_symmetry.pdf" in section
+    assert all(f"claim_{name}.pdf" in section for name in CLAIMS)
     assert (work / paths.PAPER_PDF).exists()
     assert pd.read_csv(work / paths.CONTROLS).empty  # the main study has no zeros runs
     assert snakemake(work, "-n").stdout.count("rule ") == 0  # nothing left to do

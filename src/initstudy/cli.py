@@ -131,7 +131,7 @@ def cmd_analyze(args) -> int:
     stats_tables = write.read_stats(args.stats_dir)
     cfg = config.load(args.config)
     inputs = write.Inputs(
-        **{name: pd.read_parquet(getattr(args, name)) for name in paths_of.TABLES},
+        **{name: pd.read_parquet(getattr(args, name)) for name in paths_of.ANALYZED_TABLES},
         stats=stats_tables, diverged_policy=write.diverged_policy(stats_tables), alpha=cfg["stats"]["alpha"],
     )
     for path in write.write_analysis(inputs, args.out_dir):
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("analyze", help="every analysis table the figures and the paper show, as CSV")
-    for name, path in paths_of.TABLES.items():
+    for name, path in ((t, paths_of.TABLES[t]) for t in paths_of.ANALYZED_TABLES):
         p.add_argument(f"--{name}", default=path)
     p.add_argument("--stats-dir", default=paths_of.STATS_DIR)
     p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)

@@ -36,7 +36,7 @@ rule stats:
 
 rule analyze:
     input:
-        **{t: study_paths.TABLES[t] for t in ("runs", "history", "signal", "weights")},
+        **{t: study_paths.TABLES[t] for t in study_paths.ANALYZED_TABLES},
         stats=rules.stats.output,
         config=study_paths.RESOLVED_CONFIG,
         code=verb_code("analyze"),

@@ -20,6 +20,8 @@ TABLES = {
     "weights": f"{RESULTS}/weights.parquet",
     "jacobian": f"{RESULTS}/jacobian.parquet",
 }
+#: The tidy tables the study's analysis reads (the Jacobian spectra are for claims).
+ANALYZED_TABLES = ("runs", "history", "signal", "weights")
 STATS_DIR = f"{RESULTS}/stats"
 AUDIT = f"{RESULTS}/audit.csv"
 ANALYSIS_DIR = f"{RESULTS}/analysis"
