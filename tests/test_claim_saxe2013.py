@@ -4,15 +4,12 @@ figure, its config, and a tiny run of the claims target through the real workflo
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from conftest import REPO, TINY
-from test_workflow import copy_workflow, snakemake
 
 from initstudy.analysis.claims import evaluate, rule
 from initstudy.analysis.claims.families import saxe2013
@@ -20,7 +17,6 @@ from initstudy.analysis.claims.registry import ClaimError, Tables, resolve
 from initstudy.figures import registry as figures
 from initstudy.figures.catalog import CLAIM_FIGURE_TABLES
 from initstudy.study import config as study_config
-from initstudy.study import paths
 
 CONFIG = REPO / "config" / "claims" / "saxe2013.yaml"
 DEPTHS = (2, 8, 16, 32, 50)
@@ -193,16 +189,3 @@ TINY_SAXE = {
                   "unresolved": {"direction": "less", "min_effect": 0.1}},
     },
 }
-
-
-def test_tiny_claim_through_the_workflow(tmp_path):
-    work = copy_workflow(tmp_path, {**copy.deepcopy(TINY), "claims": ["tiny_saxe"]})
-    (work / paths.claim_config("tiny_saxe")).write_text(yaml.safe_dump(TINY_SAXE))
-    proc = snakemake(work, "claims")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    claims = pd.read_csv(work / paths.CLAIMS_TABLE)
-    assert list(claims["name"]) == ["tiny_saxe"] and claims["verdict"].item() == "INCONCLUSIVE"
-    assert "cannot reach" in claims["reason"].item()
-    verdict = pd.read_csv(work / paths.claim_dir("tiny_saxe") / paths.CLAIM_VERDICT)
-    assert set(verdict["part"].dropna()) == {"orthogonal_slope", "gaussian_slope", "slope_difference", "unresolved"}
-    assert (work / paths.claim_figure("tiny_saxe")).read_bytes().startswith(b"%PDF-")

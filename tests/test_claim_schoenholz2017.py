@@ -5,23 +5,20 @@ the real workflow."""
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from conftest import REPO, TINY
-from test_workflow import copy_workflow, snakemake
 
 from initstudy.analysis.claims import evaluate
 from initstudy.analysis.claims.families import schoenholz2017
 from initstudy.analysis.claims.registry import ClaimError, Tables
 from initstudy.figures import registry as figures
 from initstudy.study import config as study_config
-from initstudy.study import paths, specs
+from initstudy.study import specs
 
 #: A small grid with two chaotic points (each costs the theory seconds). With sigma_b2 =
 #: 0.05, 6 xi_c = 21.8, 40.8, 94.7, ~3e4, 151, 54.3: depths 60 and 90 leave half the grid
@@ -183,15 +180,3 @@ TINY_SCHOENHOLZ = {
                   "peak_at_critical": {"direction": "within", "min_effect": 0.3}},
     },
 }
-
-
-def test_tiny_claim_through_the_workflow(tmp_path):
-    work = copy_workflow(tmp_path, {**copy.deepcopy(TINY), "claims": ["tiny_schoenholz"]})
-    (work / paths.claim_config("tiny_schoenholz")).write_text(yaml.safe_dump(TINY_SCHOENHOLZ))
-    proc = snakemake(work, "claims")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    verdict = pd.read_csv(work / paths.CLAIMS_TABLE).iloc[0]
-    assert verdict["name"] == "tiny_schoenholz" and verdict["verdict"] in {"PASS", "FAIL", "INCONCLUSIVE"}
-    cells = pd.read_csv(work / paths.claim_dir("tiny_schoenholz") / "trainability.csv")
-    assert len(cells) == 3 * 2 and set(cells["sigma_b2"].round(6)) == {0.05}
-    assert (work / paths.claim_figure("tiny_schoenholz")).read_bytes().startswith(b"%PDF-")

@@ -9,6 +9,8 @@ import copy
 import pandas as pd
 import yaml
 from conftest import TINY
+from test_claim_saxe2013 import TINY_SAXE
+from test_claim_schoenholz2017 import TINY_SCHOENHOLZ
 from test_workflow import copy_workflow, snakemake
 
 from initstudy.study import paths
@@ -54,7 +56,9 @@ TINY_PENNINGTON = {
                   "spread_grows": {"direction": "greater", "min_effect": 0.25}},
     },
 }
-CLAIMS = {"tiny_he": TINY_HE, "tiny_pennington": TINY_PENNINGTON, "tiny_symmetry": TINY_SYMMETRY}
+#: Every family's tiny claim in one workflow (one Snakemake run for all: minutes saved).
+CLAIMS = {"tiny_he": TINY_HE, "tiny_pennington": TINY_PENNINGTON, "tiny_saxe": TINY_SAXE,
+          "tiny_schoenholz": TINY_SCHOENHOLZ, "tiny_symmetry": TINY_SYMMETRY}
 
 
 def claims_workflow(tmp_path):
@@ -85,6 +89,14 @@ def test_claims_target_then_paper_without_retraining(tmp_path):
     spectra = pd.read_parquet(work / paths.claim_tables("tiny_pennington")["jacobian"])
     assert len(spectra) == 8 * 2 * TINY["training"]["width"]  # runs x inputs x width
     assert set(pd.read_csv(work / paths.claim_dir("tiny_pennington") / "spread.csv")["depth"]) == {2, 3}
+    # Saxe: 2 seeds cannot reach alpha; every part is there
+    saxe = claims.set_index("name").loc["tiny_saxe"]
+    assert saxe["verdict"] == "INCONCLUSIVE" and "cannot reach" in saxe["reason"]
+    verdict = pd.read_csv(work / paths.claim_dir("tiny_saxe") / paths.CLAIM_VERDICT)
+    assert set(verdict["part"].dropna()) == {"orthogonal_slope", "gaussian_slope", "slope_difference", "unresolved"}
+    # Schoenholz: sigma_b^2 read from the specs, one row per (sigma_w^2, depth) cell
+    cells = pd.read_csv(work / paths.claim_dir("tiny_schoenholz") / "trainability.csv")
+    assert len(cells) == 3 * 2 and set(cells["sigma_b2"].round(6)) == {0.05}
 
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stderr[-3000:]
