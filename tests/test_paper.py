@@ -32,7 +32,7 @@ from initstudy.analysis.overview import overview
 from initstudy.analysis.write import read_csv
 from initstudy.paper import latex, macros as paper_macros, tables as paper_tables, typeset
 from initstudy.study import config as study_config
-from initstudy.study.paths import LATEX_TABLES, STATS_TABLES, TABLES, THEORY_TABLES
+from initstudy.study.paths import ANALYZED_TABLES, LATEX_TABLES, STATS_TABLES, THEORY_TABLES
 from test_analysis_tables import (
     INITIALIZERS,
     analysis,
@@ -83,7 +83,7 @@ PROVENANCE = {
     "created": "2026-11-23T16:00:00+00:00",
 }
 #: Capitalised commands of LaTeX itself that the paper may use.
-LATEX_COMMANDS = {"LaTeX", "TeX", "S", "Large", "LARGE", "Huge"}
+LATEX_COMMANDS = {"LaTeX", "TeX", "S", "Large", "LARGE", "Huge", "IfFileExists"}
 MACRO = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}$")
 
 
@@ -134,12 +134,12 @@ def built(study, audit_table, tmp_path_factory) -> Path:
     ``stats``, ``analyze`` and ``theory`` write, and a copy of paper/ with generated/
     written by ``typeset``."""
     root = tmp_path_factory.mktemp("study")
-    for name in TABLES:
+    for name in ANALYZED_TABLES:
         getattr(study, name).to_parquet(root / f"{name}.parquet")
     (root / "config.yaml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
     (root / "provenance.json").write_text(json.dumps(PROVENANCE))
     (root / "audit.csv").write_text(audit_table.to_csv(index=False))
-    tidy = [f"--{name}={root / name}.parquet" for name in TABLES]
+    tidy = [f"--{name}={root / name}.parquet" for name in ANALYZED_TABLES]
     verbs = [
         ["stats", f"--runs={root / 'runs.parquet'}", f"--out-dir={root / 'stats'}"],
         ["analyze", *tidy, f"--stats-dir={root / 'stats'}", f"--config={root / 'config.yaml'}",
