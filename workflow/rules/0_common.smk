@@ -27,8 +27,10 @@ for claim_name in config["claims"]:
     except study_config.ConfigError as error:
         sys.exit(f"initstudy: claims: {claim_name!r}: {error}")
     if "claim" not in CLAIMS[claim_name]:
-        sys.exit(f"initstudy: claims: {claim_name!r}: {claim_file} has no 'claim' section; a claim "
-                 "config states its hypothesis, statistic and rules under 'claim'")
+        sys.exit(
+            f"initstudy: claims: {claim_name!r}: {claim_file} has no 'claim' section; a claim "
+            "config states its hypothesis, statistic and rules under 'claim'"
+        )
 
 PAPER_PDF = study_paths.PAPER_PDF
 # What the paper is built from: each stage's rule file appends the files it

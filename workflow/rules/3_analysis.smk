@@ -127,7 +127,9 @@ for claim_name, claim_config in CLAIMS.items():
             verdict=f"{claim_folder}/{study_paths.CLAIM_VERDICT}",
             figure_tables=[
                 f"{claim_folder}/{table}.csv"
-                for table in CLAIM_FIGURE_TABLES.get(claim_config["claim"]["statistic"], ())
+                for table in CLAIM_FIGURE_TABLES.get(
+                    claim_config["claim"]["statistic"], ()
+                )
             ],
         log:
             f"logs/claims/{claim_name}/claim.log",
@@ -135,10 +137,11 @@ for claim_name, claim_config in CLAIMS.items():
         conda:
             "../envs/initstudy.yaml"
         params:
-            folder=claim_folder,
+            tables_dir=lambda wildcards, input: os.path.dirname(input.runs),
+            out_dir=lambda wildcards, output: os.path.dirname(output.verdict),
         shell:
-            "python -m initstudy claim --config {input.config:q} --tables-dir {params.folder:q}"
-            " --out-dir {params.folder:q} > {log:q} 2>&1 || (tail -n 20 {log:q} >&2; exit 1)"
+            "python -m initstudy claim --config {input.config:q} --tables-dir {params.tables_dir:q}"
+            " --out-dir {params.out_dir:q} > {log:q} 2>&1 || (tail -n 20 {log:q} >&2; exit 1)"
 
 
 if CLAIMS:
@@ -148,7 +151,11 @@ if CLAIMS:
             verdicts=[getattr(rules, f"claim_{name}").output.verdict for name in CLAIMS],
             code=verb_code("claims-table"),
         output:
-            report(study_paths.CLAIMS_TABLE, caption="../report/claims.rst", category="Claims"),
+            report(
+                study_paths.CLAIMS_TABLE,
+                caption="../report/claims.rst",
+                category="Claims",
+            ),
         log:
             "logs/claims/claims_table.log",
         conda:

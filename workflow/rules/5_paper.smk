@@ -53,7 +53,7 @@ if CLAIMS:
         conda:
             "../envs/initstudy.yaml"
         params:
-            out_dir=study_paths.GENERATED,
+            out_dir=lambda wildcards, output: os.path.dirname(output[0]),
         shell:
             "python -m initstudy typeset-claims --claims {input.claims:q} --out-dir {params.out_dir:q}"
             " > {log:q} 2>&1"
