@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,9 +26,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-#: What a study needs beside its config: the workflow, the claims' configs, the paper.
-COPIED = ["Snakefile", "workflow", "config/claims", "paper/main.tex", "paper/sections", "src"]
+from workflow_copy import REPO, copy_workflow
 
 
 def study_flops(config_path: Path) -> tuple[int, float]:
@@ -57,14 +54,7 @@ def run_study(config_path: Path, cores: int, keep: Path | None = None) -> float:
         work = keep / config_path.stem if keep else Path(tmp)
         if work.exists():
             sys.exit(f"--keep: {work} exists; the study must start from empty results/")
-        for name in COPIED:
-            src, dst = REPO / name, work / name
-            if src.is_dir():
-                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-            else:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
-        shutil.copy2(config_path, work / "config" / "config.yaml")
+        copy_workflow(work, config_path)
         # The copy's code, not the checkout's (an editable install would follow edits made
         # while the study runs): PYTHONPATH comes before the install on sys.path.
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",

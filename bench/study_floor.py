@@ -39,22 +39,8 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-#: What the workflow reads (as tests/test_workflow.py copies it).
-COPIED = ["Snakefile", "workflow", "config", "paper/main.tex", "paper/sections", "src"]
-
-
-def copy_workflow(dest: Path, study: dict) -> Path:
-    for name in COPIED:
-        src, dst = REPO / name, dest / name
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(study))
-    return dest
+from workflow_copy import REPO, copy_workflow  # noqa: E402  (bench/ is on the path now)
 
 
 def records(workdir: Path) -> list[dict]:
