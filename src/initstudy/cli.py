@@ -44,7 +44,8 @@ def cmd_train(args) -> int:
 
     payload = _json_arg(Path(args.pack[1:]).read_text() if args.pack.startswith("@") else args.pack, "--pack")
     pack, training = parse_pack(payload)
-    runtime.configure(threads=args.threads, deterministic=not args.no_determinism, xla=training["xla"])
+    runtime.configure(threads=args.threads, deterministic=not args.no_determinism, xla=training["xla"],
+                      gpu=training["gpu"])
     written = train_pack(pack, training, out_root=args.out_root, checkpoint_dir=args.checkpoint_dir,
                          export_dir=args.export_dir, data_dir=args.data_dir)
     if args.done:
@@ -384,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_typeset_claims)
 
     args = parser.parse_args(argv)
+    from initstudy.core.runtime import DeviceError
     from initstudy.study.config import ConfigError
     from initstudy.data.datasets import DatasetError
     from initstudy.study.specs import InitializerError
@@ -391,6 +393,6 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (UsageError, ConfigError, DatasetError, InitializerError, RecordError, OSError) as exc:
+    except (UsageError, ConfigError, DatasetError, DeviceError, InitializerError, RecordError, OSError) as exc:
         print(f"initstudy {args.verb}: error: {exc}", file=sys.stderr)
         return 2

@@ -18,17 +18,29 @@ from __future__ import annotations
 
 import os
 
-import keras
-
 _STATE: dict[str, object] = {"deterministic": False, "threads": None, "xla": False}
 
 
+class DeviceError(RuntimeError):
+    """The job asked for a device (``training.gpu``) its backend does not see."""
+
+
 def backend() -> str:
+    import keras  # here, not at the top: the CLI imports DeviceError without loading Keras
+
     return keras.backend.backend()
 
 
-def configure(threads: int | None = None, deterministic: bool = True, xla: bool = False) -> dict[str, object]:
-    """Set thread counts (from the Snakemake rule's ``threads``), op determinism and XLA.
+def configure(threads: int | None = None, deterministic: bool = True, xla: bool = False,
+              gpu: bool | None = None) -> dict[str, object]:
+    """Set the device, thread counts (from the Snakemake rule's ``threads``), op
+    determinism and XLA.
+
+    ``gpu`` (the config's ``training.gpu``): True computes on the backend's first GPU
+    and fails with :class:`DeviceError` if it sees none (so a job that asked for a GPU
+    never trains on the CPU unnoticed); False hides the GPUs, so a job that was given
+    no GPU (Snakemake's ``gpu`` resource) leaves them to the jobs that were; None
+    (benchmarks, tools) leaves the backend's default.
 
     ``xla`` compiles the TensorFlow training step with XLA (``jit_compile``): on this
     2-core CPU it fuses the optimizer's element-wise updates and trains a pack
@@ -39,6 +51,10 @@ def configure(threads: int | None = None, deterministic: bool = True, xla: bool 
     global seed (``keras.utils.set_random_seed``) only guards ops that take none,
     which TensorFlow refuses to run under op determinism otherwise.
     """
+    import keras
+
+    if gpu is not None:
+        _select_device(gpu)
     keras.utils.set_random_seed(0)
     if backend() == "tensorflow":
         import tensorflow as tf
@@ -56,6 +72,27 @@ def configure(threads: int | None = None, deterministic: bool = True, xla: bool 
         os.environ.setdefault("XLA_FLAGS", "--xla_gpu_deterministic_ops=true")
     _STATE.update(deterministic=deterministic, threads=threads, xla=xla or backend() == "jax")
     return settings()
+
+
+def _select_device(gpu: bool) -> None:
+    """Hide the GPUs (``gpu`` False) or check that there is one (True); before the
+    backend computes anything (JAX fixes its platforms at its first computation)."""
+    if not gpu:
+        if backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.set_visible_devices([], "GPU")
+        elif backend() == "jax":
+            import jax
+
+            jax.config.update("jax_platforms", "cpu")
+        return
+    if not any(name != "CPU" and not name.startswith("cpu:") for name in devices()):
+        hint = ("KERAS_BACKEND=jax with a CUDA build of JAX (pip install 'jax[cuda12]')" if backend() == "jax"
+                else "TensorFlow built with CUDA, or KERAS_BACKEND=jax with 'jax[cuda12]'")
+        raise DeviceError(f"training.gpu: true, but the {backend()} backend sees no GPU (devices: "
+                          f"{', '.join(devices())}); expected a visible GPU: {hint}, a driver that sees the "
+                          "card (nvidia-smi), or training.gpu: false to train on the CPU")
 
 
 def settings() -> dict[str, object]:

@@ -1,0 +1,65 @@
+"""``training.gpu`` picks the device of a train job, in real processes on both backends.
+
+On a machine without a GPU (this one, and CI) a job that asks for one must fail
+before it trains, with one line naming the key and what it saw, and write nothing;
+a job that asks for none computes on the CPU and says so in its record. On a GPU
+machine the first test is skipped (it would train there) and the second still holds.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from initstudy.study import config, runs
+
+STUDY = {"grid": {"datasets": ["digits"], "architectures": ["mlp"], "activations": ["relu"],
+                  "optimizers": ["adam"], "depths": [2], "initializers": ["he_normal"], "seeds": [0]},
+         "training": {"epochs": 1, "width": 8, "probe_size": 16}}
+
+
+def pack_file(tmp_path, gpu: bool):
+    cfg = config.check(json.loads(json.dumps({**STUDY, "training": {**STUDY["training"], "gpu": gpu}})))
+    (pack,) = runs.make_packs(runs.expand(cfg), 8)
+    path = tmp_path / "pack.json"
+    path.write_text(json.dumps({"pack_id": pack.pack_id, "runs": [r.to_dict() for r in pack.runs],
+                                "training": cfg["training"]}))
+    return path
+
+
+def train(tmp_path, backend: str, gpu: bool):
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    args = [sys.executable, "-m", "initstudy", "train", "--pack", f"@{pack_file(tmp_path, gpu)}", "--threads", "1",
+            "--out-root", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "checkpoints")]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+
+
+def sees_a_gpu(backend: str) -> bool:
+    probe = ("import jax; print(any(d.platform == 'gpu' for d in jax.devices()))" if backend == "jax" else
+             "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    return out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_a_job_that_asks_for_a_gpu_it_cannot_see_fails_before_training(tmp_path, backend):
+    if sees_a_gpu(backend):
+        pytest.skip(f"the {backend} backend sees a GPU here")
+    proc = train(tmp_path, backend, gpu=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert lines[0].startswith("initstudy train: error: training.gpu: true, but the")
+    assert f"the {backend} backend sees no GPU" in lines[0] and "training.gpu: false" in lines[0]
+    assert not list(tmp_path.glob("runs/**/record-*.json"))
+
+
+def test_a_job_without_a_gpu_computes_on_the_cpu_and_records_it(tmp_path):
+    proc = train(tmp_path, "jax", gpu=False)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("runs/**/record-*.json")]
+    assert record["provenance"]["keras_backend"] == "jax"
+    assert record["provenance"]["devices"] and all(d.startswith("cpu:") for d in record["provenance"]["devices"])
+    assert record["training"]["gpu"] is False
