@@ -2,7 +2,7 @@
 
 Finished records are a cache keyed by a run's identity: extending the grid trains
 exactly the new runs and leaves every old record's bytes and mtime alone; execution
-settings (threads, pack size) retrain nothing; a changed trajectory setting retrains
+settings (threads, pack size, GPU request, checkpoint interval) retrain nothing; a changed trajectory setting retrains
 every run and the dry run says why; a shrunk grid trains nothing and its tables hold
 exactly the remaining runs; two configs that share runs share records; a job killed
 with SIGKILL resumes to the records an uninterrupted run makes. And, through
@@ -43,7 +43,8 @@ BASE = {
     # 2 threads on the 2 cores the tests give Snakemake: one train job at a time, so a
     # study's pending runs form one pack (one process importing TensorFlow, not two);
     # no XLA: compiling costs more than these steps.
-    "training": {"epochs": 2, "width": 16, "pack_size": 64, "threads": 2, "probe_size": 32, "xla": False},
+    "training": {"epochs": 2, "width": 16, "pack_size": 64, "threads": 2, "probe_size": 32, "xla": False,
+                 "checkpoint_every_s": 0},  # every epoch: the kill test needs epoch 1's checkpoint
 }
 #: The rules up to the tables: what growing a study is about (no figures, no TeX).
 TARGET = "results/runs.parquet"
@@ -162,8 +163,9 @@ def test_extending_by_a_seed_trains_only_the_new_runs(extended):
     assert table_runs(workdir) == sorted(run_ids(EXTENDED))
 
 
-def test_threads_and_pack_size_retrain_nothing(base, tmp_path):
-    workdir = copy_study(base, tmp_path / "w", study(training={"threads": 1, "pack_size": 1}))
+def test_execution_settings_retrain_nothing(base, tmp_path):
+    workdir = copy_study(base, tmp_path / "w", study(training={"threads": 1, "pack_size": 1, "gpu": False,
+                                                               "checkpoint_every_s": 600}))
     proc = ok(snakemake(workdir, TARGET, "-n"))
     assert summary(proc) == (4, 4, 0, 0)
     assert train_jobs(proc) == 0  # light rules may rerun

@@ -20,7 +20,8 @@ STUDY = {"grid": {"datasets": ["digits"], "architectures": ["mlp"], "activations
                   "optimizers": ["adam"], "depths": [3],
                   "initializers": ["glorot_uniform", {"name": "lsuv", "base": "orthogonal"}],
                   "seeds": [0, 1]},
-         "training": {"epochs": 4, "batch_size": 64, "width": 24, "probe_size": 32}}
+         "training": {"epochs": 4, "batch_size": 64, "width": 24, "probe_size": 32,
+                      "checkpoint_every_s": 0}}  # a checkpoint after every epoch, for the kill points
 #: Fields that legitimately differ between processes (time, provenance).
 VOLATILE = ("wall_time_s", "provenance", "pack")
 
@@ -106,3 +107,26 @@ def test_sigkill_mid_epoch_then_restart_on_jax_gives_bit_identical_records(pack_
     records = stable(tmp_path / "killed")
     assert len(records) == 4 and all(r["identity"]["keras_backend"] == "jax" for r in records.values())
     assert records == stable(tmp_path / "clean")
+
+
+def test_with_the_default_interval_a_short_job_saves_no_checkpoint_and_a_killed_one_starts_over(
+        pack_file, uninterrupted, tmp_path):
+    """The default ``checkpoint_every_s`` (60 s) is longer than this job: no epoch saves,
+    so a kill after epoch 3 leaves nothing to resume from, and the rerun trains from
+    the start to the same records; the interval is not in the checkpoint's signature."""
+    payload = json.loads(pack_file.read_text())
+    del payload["training"]["checkpoint_every_s"]
+    default = tmp_path / "default.json"
+    default.write_text(json.dumps(payload))
+    killed = train(default, tmp_path, kill_at="epoch3-trained")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not list((tmp_path / "checkpoints").glob("*.npz"))
+    resumed = train(default, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    def numbers(root):  # the records less the interval they were run with (an execution setting)
+        records = stable(root)
+        for record in records.values():
+            del record["training"]["checkpoint_every_s"]
+        return records
+    assert numbers(tmp_path) == numbers(uninterrupted)

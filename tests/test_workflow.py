@@ -206,8 +206,9 @@ CIRCUMSTANTIAL = re.compile(r"^(Version|Hardware|GitCommit|ProvenanceCreated|Tot
 UNIFIED = re.compile(r"^(CILevel|NumBootstrap|BestInit.*Accuracy)$")
 #: Redesigned since (issue 12): the guideline decides per activation and depth band.
 REDESIGNED = re.compile(r"^NumGuideline")
-#: Macros of settings added since (issue 13: the Jacobian spectra); the old study had none.
-ADDED = re.compile(r"^TrainingJacobianInputs$")
+#: Macros of settings added since (issue 13: the Jacobian spectra; issue 14: the
+#: checkpoint interval); the old study had none.
+ADDED = re.compile(r"^Training(JacobianInputs|CheckpointEveryS)$")
 
 
 def _macros(text: str) -> dict[str, str]:

@@ -1,12 +1,14 @@
 """The trainer's checkpoint: everything a killed job needs to resume bit-identically.
 
 One ``.npz`` file, written atomically (:func:`initstudy.core.atomic.atomic_path`)
-after every epoch: arrays ``p<i>`` (weights, ``model.trainable_variables`` order),
+after an epoch, at most every ``training.checkpoint_every_s`` seconds (0: after every
+epoch): arrays ``p<i>`` (weights, ``model.trainable_variables`` order),
 ``o<i>`` (optimizer state, ``optimizer.variables`` order), ``w0_<layer>`` (initial
 kernels of the histogram layers), and ``meta``, a JSON text with the signature and
 the host-side progress (epochs done, active members, histories...). A checkpoint
 whose signature is not the job's (other runs, other settings, other backend) is
-ignored rather than trusted.
+ignored rather than trusted; execution settings that leave the numbers alone (pack
+size, checkpoint interval, GPU request) are not in it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from keras import ops
 from initstudy.core import runtime
 from initstudy.core.atomic import atomic_path
 from initstudy.study.runs import Pack
+from initstudy.train.identity import EXECUTION_SETTINGS
 
 
 @dataclasses.dataclass
@@ -37,8 +40,10 @@ class Saved:
 
 
 def signature(pack: Pack, training: dict) -> str:
-    """SHA-256 of the runs, the training settings and :func:`runtime.settings`."""
-    payload = json.dumps([[r.to_dict() for r in pack.runs], training, runtime.settings()],
+    """SHA-256 of the runs, the training settings and :func:`runtime.settings` (the
+    backend, determinism, XLA and the thread count, which can change the last bits)."""
+    settings = {k: v for k, v in training.items() if k not in EXECUTION_SETTINGS}
+    payload = json.dumps([[r.to_dict() for r in pack.runs], settings, runtime.settings()],
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 

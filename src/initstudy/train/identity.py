@@ -14,8 +14,8 @@ stale. The identity is
   with them);
 - the Keras backend, op determinism, and the version of what generates its data.
 
-Execution settings are not part of it: threads, pack size, GPU request, cluster
-resources. (A pack's members are independent, and a run trains to the same bits
+Execution settings (:data:`EXECUTION_SETTINGS`) are not part of it: threads, pack
+size, GPU request, checkpoint interval, cluster resources. (A pack's members are independent, and a run trains to the same bits
 alone or in any pack; the thread count can change float summation order, which the
 record states, but it is a property of the machine, not of the run.)
 """
@@ -33,6 +33,8 @@ from initstudy.study.runs import Run
 
 #: Raise when the meaning of the identity changes (every record becomes stale).
 IDENTITY_VERSION = 1
+#: Training settings that say how the work is executed, not what it computes.
+EXECUTION_SETTINGS = ("threads", "pack_size", "gpu", "checkpoint_every_s")
 #: Training settings that change every run's trajectory.
 TRAJECTORY_SETTINGS = ("epochs", "batch_size", "validation_split", "probe_size", "xla")
 #: Training settings that shape the network, per architecture.

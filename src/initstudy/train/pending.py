@@ -22,7 +22,7 @@ from initstudy.core.atomic import write_text
 from initstudy.study import paths
 from initstudy.study.runs import Pack, Run, expand, make_packs
 from initstudy.train.cost import run_flops
-from initstudy.train.identity import differences, identity, identity_hash
+from initstudy.train.identity import EXECUTION_SETTINGS, differences, identity, identity_hash
 
 RECORD_GLOB = "record-*.json"
 #: Stale runs whose old record is read to name what changed (reading is cheap, but a
@@ -70,10 +70,6 @@ def pending(config: dict[str, Any], root: str | Path = paths.RUNS_ROOT) -> Pendi
             stale[run.run_id] = others
     packs = make_packs(todo, training["pack_size"], tags=hashes)
     return Pending(runs, identities, hashes, records, todo, stale, packs)
-
-
-#: Training settings that say how the work is executed, not what it computes.
-EXECUTION_SETTINGS = ("threads", "pack_size", "gpu")
 
 
 @dataclasses.dataclass(frozen=True)
