@@ -148,7 +148,9 @@ def compile_step(fn):
     if backend() == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, jit_compile=bool(_STATE["xla"]), reduce_retracing=True)
+        # autograph off: the compiled functions hold no Python control flow on tensors (loops
+        # are explicit, :func:`while_loop`), and converting them cost seconds per job.
+        return tf.function(fn, jit_compile=bool(_STATE["xla"]), reduce_retracing=True, autograph=False)
     raise RuntimeError(f"KERAS_BACKEND={backend()!r} is not supported by the packed trainer")
 
 
