@@ -7,6 +7,7 @@ tmp_path; nothing here needs the real files or the network.
 from __future__ import annotations
 
 import gzip
+import importlib.metadata
 import math
 import os
 import pickle
@@ -120,8 +121,9 @@ def test_loaded_arrays_are_independent_of_the_cache() -> None:
     assert again.x_train.std() > 0.5 and len(np.unique(again.y_test)) == 9
 
 
-def test_mnist1d_keeps_global_rng_state_and_writes_nothing(tmp_path, monkeypatch) -> None:
-    """make_dataset reseeds numpy's and random's global RNGs; load must undo that."""
+def test_mnist1d_keeps_global_rng_state_and_writes_nothing(tmp_path, tmp_path_factory, monkeypatch) -> None:
+    """make_dataset reseeds numpy's and random's global RNGs; load must undo that. It
+    writes nothing into the working folder (its kept copy goes to the data folder)."""
     monkeypatch.chdir(tmp_path)
     datasets._mnist1d_splits.cache_clear()  # force a real generation in this test
 
@@ -133,10 +135,30 @@ def test_mnist1d_keeps_global_rng_state_and_writes_nothing(tmp_path, monkeypatch
     expected = draws()
     np.random.seed(12345)
     random.seed(12345)
-    d = load("mnist1d", validation_split=0.1, seed=0)
+    d = load("mnist1d", validation_split=0.1, seed=0, data_dir=tmp_path_factory.mktemp("fresh-data-dir"))
     assert draws() == expected
     assert d.x_train.shape == (3600, 1, 40, 1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mnist1d_is_kept_in_the_data_folder_and_read_back_bit_for_bit(tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    generated = load("mnist1d", validation_split=0.1, seed=3, data_dir=data_dir)
+    (kept,) = data_dir.glob("initstudy-mnist1d-*.npz")
+    assert kept.name == f"initstudy-mnist1d-mnist1d-{importlib.metadata.version('mnist1d')}.npz"
+
+    def must_not_generate():
+        raise AssertionError("generated again although the kept file is readable")
+
+    read_back = datasets.load_or_generate(kept, must_not_generate)
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(read_back, datasets._mnist1d_splits()))
+    assert not read_back.x_train.flags.writeable
+
+    kept.write_bytes(b"not an npz")  # a damaged file is generated anew and replaced
+    again = datasets.load_or_generate(kept, datasets._mnist1d_splits)
+    assert np.array_equal(again.x_train, read_back.x_train)
+    assert datasets.load_or_generate(kept, must_not_generate).y_test.tolist() == read_back.y_test.tolist()
+    assert generated.x_train.shape == (3600, 1, 40, 1)
 
 
 def test_generated_datasets_write_no_file(tmp_path, monkeypatch) -> None:

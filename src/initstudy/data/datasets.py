@@ -3,8 +3,9 @@
 :func:`load` turns a dataset name into a :class:`Dataset` in four steps:
 
 1. the registry entry (:data:`DATASETS`) yields the raw train/test arrays: generated
-   in-process (``mnist1d``, ``digits``, ``shapes``; cached with ``functools.cache``) or
-   read from the Keras cache folder (``mnist``, ``fashion_mnist``, ``cifar10``);
+   in-process (``mnist1d``, ``digits``, ``shapes``; cached with ``functools.cache``,
+   and MNIST-1D also kept in the data folder after its first generation) or read from
+   the Keras cache folder (``mnist``, ``fashion_mnist``, ``cifar10``);
 2. a fraction ``validation_split`` of the original training set becomes the validation
    split, chosen by ``np.random.default_rng(seed).permutation`` (both parts keep the
    original order);
@@ -13,7 +14,8 @@
 4. x becomes float32 of shape ``(n, *input_shape)``, y int32 in ``0..num_classes-1``.
 
 Same arguments give bitwise-identical arrays. Loading leaves numpy's and ``random``'s
-global RNG states as it found them, downloads nothing and writes no file. Adding a dataset
+global RNG states as it found them, downloads nothing, and writes no file other than
+the kept copy of a generated dataset in the data folder (never in the working folder). Adding a dataset
 is one :data:`DATASETS` entry: a function that returns the raw :class:`Splits`.
 """
 
@@ -36,6 +38,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from initstudy.core.atomic import atomic_path
 
 
 class DatasetError(ValueError):
@@ -505,9 +509,41 @@ def _generated(splits: Callable[[], Splits]) -> Callable[[Path], Splits]:
     return lambda data_dir: splits()
 
 
+def load_or_generate(path: Path, make: Callable[[], Splits]) -> Splits:
+    """The splits kept in ``path`` (an ``.npz`` read without pickle), else ``make()``'s,
+    then kept there (written atomically; a folder that cannot be written is skipped).
+    A file that cannot be read as splits is generated again and replaced."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return _read_only(Splits(*(arrays[field] for field in Splits._fields)))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        pass
+    splits = make()
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **splits._asdict())
+    except OSError:
+        pass
+    return splits
+
+
+def _generated_and_kept(name: str, splits: Callable[[], Splits], version: Callable[[], str]
+                        ) -> Callable[[Path], Splits]:
+    """A source for data generated in-process and kept in data_dir as
+    ``initstudy-<name>-<version>.npz`` after the first generation: MNIST-1D takes 2.4 s to
+    generate, and every train job loads it (the version names the generating package's
+    release, so an upgrade generates anew)."""
+
+    def source(data_dir: Path) -> Splits:
+        slug = "".join(c if c.isalnum() or c in ".-" else "-" for c in version())
+        return load_or_generate(data_dir / f"initstudy-{name}-{slug}.npz", splits)
+
+    return functools.cache(source)
+
+
 DATASETS: dict[str, DatasetSpec] = {
     "mnist1d": DatasetSpec(
-        _generated(_mnist1d_splits),
+        _generated_and_kept("mnist1d", _mnist1d_splits, _package_version("mnist1d")),
         (1, MNIST1D_LENGTH, 1),
         10,
         "MNIST-1D, generated offline: 4000 train / 1000 test signals of length 40",
