@@ -12,8 +12,8 @@ a temporary folder with the given config as config/config.yaml, runs
 - wall: the seconds of that one snakemake process (parsing, every train job's start,
   import and compilation, the training, the tables: all fixed costs included);
 - FLOPs: the training work of the records it wrote, counted as
-  :func:`initstudy.train.cost.run_flops` counts it (3F per training example, F per
-  validation, probe and test example); a pack of one trains beside a copy of itself
+  :func:`initstudy.train.cost.run_flops` counts it (3F per training and probe
+  example, F per validation and test example); a pack of one trains beside a copy of itself
   (train/job.py's ``padded``), work not counted here;
 - rate: the compiled batched matmul members × (batch×width @ width×width) at the
   study's batch size and width and its median pack size (as the workflow cuts the
@@ -105,7 +105,10 @@ def main() -> None:
     target = paths.TABLES["runs"]
     with tempfile.TemporaryDirectory(prefix="study-floor-") as tmp:
         workdir = copy_workflow(Path(tmp), raw)
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        # The copied src/ is what runs (PYTHONPATH comes before the editable install), so
+        # editing the checkout while the study runs changes nothing in it.
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+               "PYTHONPATH": str(workdir / "src")}
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(args.cores), target],
                               cwd=workdir, env=env, capture_output=True, text=True)

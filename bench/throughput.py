@@ -13,7 +13,7 @@ timings alternate, so both see the same load on the machine, and the best of
 - run-epochs/s: (member, epoch) pairs trained per second of wall time, and the
   speed-up of the compiled loop over the host loop;
 - achieved GFLOP/s, counted as :mod:`initstudy.train.cost` counts a run's work
-  (3F per training example, F per validation and probe example, F the forward
+  (3F per training and probe example, F per validation example, F the forward
   FLOPs per example; biases, activations and the optimizer left out);
 - the ceiling at the configuration's shape: the compiled batched matmul
   members × (batch×width @ width×width), and the share of it reached; and the
@@ -112,12 +112,11 @@ def pack_for(members: int, depth: int, width: int):
 
 def flops_per_pack_epoch(cfg: Config, data, training: dict) -> float:
     """What :mod:`initstudy.train.cost` counts for one epoch of every member."""
-    from initstudy.train.cost import forward_flops
+    from initstudy.train.cost import epoch_flops, forward_flops
 
     f = forward_flops("mlp", cfg.depth, training, data.input_shape, data.num_classes)
-    n_train, n_val = len(data.y_train), len(data.y_val)
-    probe = min(training["probe_size"], n_train)
-    return cfg.members * (3 * f * n_train + f * (n_val + probe))
+    n_train = len(data.y_train)
+    return cfg.members * epoch_flops(f, n_train, len(data.y_val), min(training["probe_size"], n_train))
 
 
 # ---------------------------------------------------------------------------- ceilings
@@ -216,6 +215,63 @@ def measure(cfg: Config, data, loops=LOOPS, reps: int = 2) -> dict[str, dict]:
     return out
 
 
+def _ready(values):
+    """Wait until ``values`` are computed (JAX dispatches asynchronously; a TensorFlow
+    function returns computed tensors on the CPU)."""
+    if runtime.backend() == "jax":
+        import jax
+
+        jax.block_until_ready(values)
+    return values
+
+
+def _best(fn, *args, repeats: int = 3) -> float:
+    _ready(fn(*args))
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _ready(fn(*args))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def step_parts(cfg: Config, data, steps: int = 4) -> dict[str, float]:
+    """Seconds per training step of a pack, and of its two parts timed alone: the
+    trainer's compiled loop over ``steps`` steps (per step), the loss's forward and
+    backward pass (one compiled call per batch), and the optimizer's update of every
+    member's parameters (one compiled call). Where the step's time goes when it falls
+    short of the matmul ceiling."""
+    from keras import ops
+
+    from initstudy.train.optimizers import make_optimizer
+    from initstudy.train.step import masked_loss
+    from initstudy.train.trainer import PackTrainer
+
+    pack, training = pack_for(cfg.members, cfg.depth, cfg.width)
+    trainer = PackTrainer(pack, training, lambda run: data, steps_per_call=steps)
+    idx, w = trainer.data.epoch_batches(1, BATCH)
+    active = trainer.active
+    out = {"step": _best(lambda: trainer.train_step.run(active, idx[:steps], w[:steps])[1]) / steps}
+    x, y = ops.take(trainer.data.x_train, idx[0], axis=0), ops.take(trainer.data.y_train, idx[0], axis=0)
+    params = trainer.params
+    loss = masked_loss(trainer.model)
+    grads_of = runtime.compile_step(lambda p, x, y, w, a: runtime.value_and_grad(loss)(p, x, y, w, a)[1])
+    out["forward_backward"] = _best(grads_of, params, x, y, w[0], active)
+    grads = grads_of(params, x, y, w[0], active)
+    optimizer = make_optimizer("adam", training)
+    variables = trainer.model.trainable_variables
+    optimizer.build(variables)
+    if runtime.backend() == "tensorflow":  # no stateless update on TensorFlow: the variables move (harmless here)
+        update = runtime.compile_step(lambda g: [optimizer.apply(g, variables), variables[0].value][1])
+        out["optimizer"] = _best(update, grads)
+    else:
+        opt_vars = [v.value for v in optimizer.variables]
+        update = runtime.compile_step(lambda o, g, p: optimizer.stateless_apply(o, g, p)[0])
+        out["optimizer"] = _best(update, opt_vars, grads, params)
+    out["parameters"] = sum(math.prod(v.shape) for v in variables)
+    return out
+
+
 # ---------------------------------------------------------------------------- machine
 def cpu_model() -> str:
     try:
@@ -281,6 +337,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--no-xla", action="store_true", help="TensorFlow: compile without XLA")
     parser.add_argument("--no-host", action="store_true", help="time the compiled loop only")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also split the compute-bound packs' step into forward+backward and optimizer")
     args = parser.parse_args()
     runtime.configure(threads=args.threads, xla=not args.no_xla)
     for line in header(args.threads):
@@ -318,6 +376,27 @@ def main() -> None:
             print(f"{name:<34}{loop:>9}{rates[loop]:>9.3g}{gflops:>9.1f}{ceiling:>9.1f}"
                   f"{gflops / ceiling:>7.0%} {gflops / peak:>7.0%} {speedup:>8}{t['warmup_s']:>10.1f}  {t['timed']}",
                   flush=True)
+    if args.breakdown:
+        print("# step breakdown (compiled loop, per step): the step, and timed alone its forward+backward "
+              "pass and its optimizer update (Adam over all members' parameters); 'matmuls' = the step's "
+              "3F x batch x members FLOPs at the ceiling")
+        for cfg in configs(args.members, args.quick, args.wide, args.steps):
+            if cfg.label != "compute-bound":
+                continue
+            data = data_cache[cfg.dataset]
+            _, training = pack_for(cfg.members, cfg.depth, cfg.width)
+            ceiling = chained_matmul_rate((cfg.members, BATCH, cfg.width), (cfg.members, cfg.width, cfg.width))
+            parts = step_parts(cfg, data)
+            from initstudy.train.cost import forward_flops
+
+            f = forward_flops("mlp", cfg.depth, training, data.input_shape, data.num_classes)
+            matmuls = 3 * f * BATCH * cfg.members / (ceiling * 1e9)
+            traffic = 7 * 4 * parts["parameters"] / parts["optimizer"] / 1e9  # Adam: read p, g, m, v; write p, m, v
+            print(f"d{cfg.depth} w{cfg.width} x{cfg.members}: step {1e3 * parts['step']:.1f} ms; "
+                  f"forward+backward {1e3 * parts['forward_backward']:.1f} ms (matmuls at the ceiling "
+                  f"{1e3 * matmuls:.1f} ms, {matmuls / parts['forward_backward']:.0%}); optimizer "
+                  f"{1e3 * parts['optimizer']:.1f} ms ({parts['parameters'] / 1e6:.1f}M parameters, "
+                  f"{traffic:.0f} GB/s); ceiling {ceiling:.1f} GFLOP/s", flush=True)
     print(f"# load average at end {load()}")
 
 

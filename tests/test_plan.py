@@ -20,13 +20,14 @@ def test_flops_of_an_mlp_and_a_cnn_by_hand():
     assert cost.forward_flops("cnn", 2, training, (8, 8, 1), 10) == 64 * 2 * 9 * (1 * 4 + 4 * 4) + 2 * 4 * 10
 
 
-def test_a_run_costs_three_forward_passes_per_training_example():
+def test_a_run_costs_three_forward_passes_per_training_and_probe_example():
     cfg = config.check(copy.deepcopy(TINY))
     (run,) = expand(cfg)
     t = cfg["training"]
     f = cost.forward_flops("mlp", 2, t, (8, 8, 1), 10)
     n_val = round(0.1 * 1438)
-    expected = t["epochs"] * (3 * f * (1438 - n_val) + f * (n_val + t["probe_size"])) + f * 359
+    probe = 3 * f * t["probe_size"]  # forward and gradients, at init and after every epoch
+    expected = t["epochs"] * (3 * f * (1438 - n_val) + f * n_val + probe) + probe + f * 359
     assert cost.run_flops(run, t) == pytest.approx(expected)
 
 

@@ -5,10 +5,12 @@ Per example, a network's forward pass costs F = 2 × (multiply-adds): for an MLP
 Σ_l 2·fan_in_l·fan_out_l over its Dense layers; for a CNN Σ_l 2·H·W·k²·C_in·C_out over
 its 'same' convolutions plus the head. Training an example costs ≈ 3F (forward,
 and a backward pass of about twice the forward: gradients with respect to the
-activations and to the weights), evaluating one costs F. A run of E epochs on n_train
-training and n_val validation examples, tested on n_test, costs
+activations and to the weights), evaluating one costs F, and probing one costs 3F
+(the signal probe takes gradients, for ``grad_norm``). A run of E epochs on n_train
+training and n_val validation examples, probed on n_probe at initialization and
+after every epoch, and tested on n_test, costs
 
-    E · (3F · n_train + F · (n_val + n_probe)) + F · n_test
+    E · (3F · n_train + F · n_val + 3F · n_probe) + 3F · n_probe + F · n_test
 
 floating-point operations (biases, activations and the optimizer's element-wise
 update are lower-order terms and left out). Time = FLOPs / rate, with the rate
@@ -53,14 +55,21 @@ def forward_flops(arch: str, depth: int, training: dict[str, Any], input_shape: 
     return float(height * width * per_pixel + 2 * filters * classes)
 
 
+def epoch_flops(f: float, n_train: int, n_val: int, n_probe: int) -> float:
+    """One epoch of one run whose forward pass costs ``f``: its steps, its validation
+    and its signal probe."""
+    return 3 * f * n_train + f * n_val + 3 * f * n_probe
+
+
 def run_flops(run: Run, training: dict[str, Any]) -> float:
     """Floating-point operations to train, validate, probe and test ``run``."""
     spec = DATASETS[run.dataset]
     n_all, n_test = spec.sizes
     n_val = round(training["validation_split"] * n_all)
+    n_train = n_all - n_val
+    n_probe = min(training["probe_size"], n_train)
     f = forward_flops(run.arch, run.depth, training, spec.input_shape, spec.num_classes)
-    per_epoch = 3 * f * (n_all - n_val) + f * (n_val + training["probe_size"])
-    return training["epochs"] * per_epoch + f * n_test
+    return training["epochs"] * epoch_flops(f, n_train, n_val, n_probe) + 3 * f * n_probe + f * n_test
 
 
 def matmul_rate(size: int = 128, members: int = RATE_MEMBERS, repeats: int = 20) -> float:
