@@ -433,6 +433,7 @@ def test_the_studys_work_is_cut_by_flops_among_the_slots(tmp_path):
     state = pending.pending(cfg, root=tmp_path)
     work = pending.work([(state, cfg["training"])], cfg["training"], slots=2)
     flops = {p.pack_id: sum(run_flops(r, cfg["training"]) for r in p.runs) for p in work.packs}
+    assert work.flops == pytest.approx(flops)  # the train rule's priority
     total = sum(flops.values())
     assert total == pytest.approx(sum(run_flops(r, cfg["training"]) for r in state.pending))
     deepest = max(run_flops(r, cfg["training"]) for r in state.pending)

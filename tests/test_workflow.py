@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import json
 import re
 import shutil
 import subprocess
@@ -69,6 +70,25 @@ def test_dry_run_plans_one_job_per_pack(tmp_path, pack_size, expected_jobs):
     assert f"initstudy: {expected_jobs} train jobs" in proc.stderr
     grid = TINY_STUDY["grid"]
     assert N_RUNS == len(list(itertools.product(*grid.values())))
+
+
+def test_costliest_packs_are_scheduled_first(tmp_path):
+    """The train rule's priority is its pack's planned GFLOP (pending.work's ``flops``),
+    so Snakemake starts the long packs first and fills in with the short ones."""
+    from initstudy.study import config
+    from initstudy.train import pending
+
+    study = {**TINY_STUDY, "grid": {**TINY_STUDY["grid"], "architectures": ["mlp"], "depths": [2, 6]},
+             "training": {**TINY_STUDY["training"], "threads": 2}}
+    proc = snakemake(copy_workflow(tmp_path, study), "-n")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    planned = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r"wildcards: pack=(\S+)\n\s+priority: ([\d.e+-]+)", proc.stdout + proc.stderr)}
+    cfg = config.check(json.loads(json.dumps(study)))
+    work = pending.work([(pending.pending(cfg, root=tmp_path / "empty"), cfg["training"])], cfg["training"])
+    assert planned == pytest.approx({pack_id: flops / 1e9 for pack_id, flops in work.flops.items()})
+    depth = {p.pack_id: p.runs[0].depth for p in work.packs}
+    assert sorted(planned, key=planned.get) == sorted(planned, key=depth.get)  # deeper costs more
 
 
 def test_bad_config_stops_before_any_job(tmp_path):

@@ -46,6 +46,9 @@ rule train:
         f"{study_paths.PACKS_DIR}/{{pack}}.done",
     log:
         "logs/train/{pack}.log",
+    # Costliest first (GFLOP planned): with several jobs at once, the long packs start
+    # at once and the short ones fill in after, instead of a long one starting last.
+    priority: lambda wildcards: WORK.flops.get(wildcards.pack, 0.0) / 1e9
     conda:
         "../envs/initstudy.yaml"
     threads: config["training"]["threads"]

@@ -83,6 +83,10 @@ class Work:
     training: dict[str, dict[str, Any]]
     #: Pack id -> the records its job writes.
     records: dict[str, set[str]]
+    #: Pack id -> its planned FLOPs (:func:`initstudy.train.cost.run_flops` of its runs):
+    #: the train rule's priority, so the costliest packs start first (longest
+    #: processing time first: the last jobs end close together).
+    flops: dict[str, float]
 
 
 def work(states: list[tuple[Pending, dict[str, Any]]], execution: dict[str, Any], slots: int = 1) -> Work:
@@ -110,13 +114,15 @@ def work(states: list[tuple[Pending, dict[str, Any]]], execution: dict[str, Any]
 
     total = sum(run_flops(run, settings) for settings, runs, _, _ in groups.values() for run in runs)
     max_cost = total / slots if slots > 1 else None
-    packs, trainings, written = [], {}, {}
+    packs, trainings, written, flops = [], {}, {}, {}
     for settings, runs, tags, paths_of in groups.values():
-        for pack in make_packs(runs, execution["pack_size"], tags=tags, cost=run_cost(settings), max_cost=max_cost):
+        cost = run_cost(settings)
+        for pack in make_packs(runs, execution["pack_size"], tags=tags, cost=cost, max_cost=max_cost):
             packs.append(pack)
             trainings[pack.pack_id] = settings
             written[pack.pack_id] = {paths_of[run.run_id] for run in pack.runs}
-    return Work(packs, trainings, written)
+            flops[pack.pack_id] = sum(map(cost, pack.runs))
+    return Work(packs, trainings, written, flops)
 
 
 def stale_reasons(state: Pending, sample: int = STALE_SAMPLE) -> list[str]:
