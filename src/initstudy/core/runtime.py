@@ -104,7 +104,7 @@ def devices() -> list[str]:
     if backend() == "tensorflow":
         import tensorflow as tf
 
-        gpus = tf.config.list_physical_devices("GPU")
+        gpus = tf.config.get_visible_devices("GPU")  # not the hidden ones (training.gpu: false)
         names = []
         for gpu in gpus:
             details = tf.config.experimental.get_device_details(gpu)
