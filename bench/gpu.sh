@@ -8,12 +8,23 @@
 # that measured TF32 rate the trainer reaches (an estimate of the GPU's TF32 peak,
 # not its datasheet figure).
 #
-#   bash bench/gpu.sh            # from the repository root, with the project's venv
+#   bash bench/gpu.sh            # with the project's venv, where it has JAX with CUDA
+#
+# On a bare GPU machine (JAX with CUDA, no Keras): fetch the missing packages here
+# first with `bash bench/gpu_wheels.sh`, carry .whl/ there, and run this script; it
+# installs them into /tmp/site, runs the package from src/, and, where $OUT is set,
+# also writes the table to $OUT/gpu.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -f .venv/bin/activate ]; then source .venv/bin/activate; fi
-export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
-python - <<'PY'
+if [ -d .whl ] && ! python3 -c "import keras" 2>/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
+if [ -n "${OUT:-}" ]; then exec > >(tee "$OUT/gpu.txt") 2>&1; fi
+python3 - <<'PY'
 import jax
 gpus = [d for d in jax.devices() if d.platform == "gpu"]
 if not gpus:
@@ -21,4 +32,4 @@ if not gpus:
 print(f"# JAX {jax.__version__} on {[d.device_kind for d in gpus]}")
 PY
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>/dev/null | sed 's/^/# /' || true
-exec timeout 290 python bench/throughput.py --wide --steps 8 --peak-size 8192 "$@"
+timeout 290 python3 bench/throughput.py --wide --steps 8 --peak-size 8192 "$@"
