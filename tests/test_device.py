@@ -8,8 +8,10 @@ machine the first test is skipped (it would train there) and the second still ho
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,17 +38,16 @@ def train(tmp_path, backend: str, gpu: bool):
     return subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
 
 
-def sees_a_gpu(backend: str) -> bool:
-    probe = ("import jax; print(any(d.platform == 'gpu' for d in jax.devices()))" if backend == "jax" else
-             "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    return out.stdout.strip() == "True"
+def nvidia_driver() -> bool:
+    """Whether a backend here could see a GPU (asking the backend itself would import it
+    in another process: seconds per test)."""
+    return shutil.which("nvidia-smi") is not None or Path("/proc/driver/nvidia").exists()
 
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_a_job_that_asks_for_a_gpu_it_cannot_see_fails_before_training(tmp_path, backend):
-    if sees_a_gpu(backend):
-        pytest.skip(f"the {backend} backend sees a GPU here")
+    if nvidia_driver():
+        pytest.skip("an NVIDIA driver is here: the backend may see a GPU and train on it")
     proc = train(tmp_path, backend, gpu=True)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
