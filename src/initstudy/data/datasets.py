@@ -15,8 +15,9 @@
 
 Same arguments give bitwise-identical arrays. Loading leaves numpy's and ``random``'s
 global RNG states as it found them, downloads nothing, and writes no file other than
-the kept copy of a generated dataset in the data folder (never in the working folder). Adding a dataset
-is one :data:`DATASETS` entry: a function that returns the raw :class:`Splits`.
+the kept copy of a generated dataset in the data folder (never in the working folder).
+Adding a dataset is one :data:`DATASETS` entry: a function that returns the raw
+:class:`Splits`.
 """
 
 from __future__ import annotations
