@@ -2,7 +2,6 @@
 works from any folder; provenance reads the commit of the working directory."""
 
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY
+from workflow_copy import copy_paths
 
 #: What `pip install .` builds from (copied, so that the build's egg-info and build/
 #: folders land in tmp_path, never in the checkout others are editing).
@@ -47,13 +47,7 @@ def fresh_venv(tmp_path_factory) -> tuple[Path, Path]:
     processed, so this venv's editable install of initstudy does not come along."""
     tmp = tmp_path_factory.mktemp("install")
     source = tmp / "source"
-    for name in BUILT_FROM:
-        src, dst = REPO / name, source / name
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
+    copy_paths(BUILT_FROM, source)
     proc = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "wheels",
                 source], cwd=tmp)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

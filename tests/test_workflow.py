@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import REPO
 from initstudy.analysis import stats
 from initstudy.figures.catalog import FIGURE_TABLES
 from initstudy.study import paths
+from workflow_copy import copy_workflow  # bench/workflow_copy.py (pytest's pythonpath)
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY_STUDY = {
@@ -32,22 +32,6 @@ TINY_STUDY = {
     "training": {"epochs": 2, "width": 16, "filters": 4, "pack_size": 64, "threads": 1, "probe_size": 32},
 }
 N_RUNS = 2 * 2 * 2
-COPIED = ["Snakefile", "workflow", "config", "paper/main.tex", "paper/sections", "src"]
-
-
-def copy_workflow(dest: Path, study: dict) -> Path:
-    """The workflow's files in a fresh folder, with ``study`` as its config."""
-    for name in COPIED:
-        src, dst = REPO / name, dest / name
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(study))
-    return dest
-
-
 def snakemake(workdir: Path, *args, timeout=900):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=env, capture_output=True,
