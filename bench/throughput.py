@@ -356,13 +356,15 @@ def main() -> None:
             f"{'of peak':>8}{'speed-up':>9}{'warm-up s':>10}  timed")
     print(cols)
     data_cache: dict[str, object] = {}
+    ceilings: dict[Config, float] = {}  # measured once per configuration, for the table and the breakdown
     for cfg in configs(args.members, args.quick, args.wide, args.steps):
         if cfg.dataset not in data_cache:
             data_cache[cfg.dataset] = mnist1d() if cfg.dataset == "mnist1d" else synthetic()
         data = data_cache[cfg.dataset]
         _, training = pack_for(cfg.members, cfg.depth, cfg.width)
         flops = flops_per_pack_epoch(cfg, data, training)
-        ceiling = chained_matmul_rate((cfg.members, BATCH, cfg.width), (cfg.members, cfg.width, cfg.width))
+        ceiling = ceilings[cfg] = chained_matmul_rate((cfg.members, BATCH, cfg.width),
+                                                      (cfg.members, cfg.width, cfg.width))
         name = (f"{cfg.label} d{cfg.depth} w{cfg.width} "
                 f"{'MNIST-1D' if cfg.dataset == 'mnist1d' else '60000x784'} x{cfg.members}")
         rates = {}
@@ -377,6 +379,8 @@ def main() -> None:
                   f"{gflops / ceiling:>7.0%} {gflops / peak:>7.0%} {speedup:>8}{t['warmup_s']:>10.1f}  {t['timed']}",
                   flush=True)
     if args.breakdown:
+        from initstudy.train.cost import forward_flops
+
         print("# step breakdown (compiled loop, per step): the step, and timed alone its forward+backward "
               "pass and its optimizer update (Adam over all members' parameters); 'matmuls' = the step's "
               "3F x batch x members FLOPs at the ceiling")
@@ -385,10 +389,8 @@ def main() -> None:
                 continue
             data = data_cache[cfg.dataset]
             _, training = pack_for(cfg.members, cfg.depth, cfg.width)
-            ceiling = chained_matmul_rate((cfg.members, BATCH, cfg.width), (cfg.members, cfg.width, cfg.width))
+            ceiling = ceilings[cfg]
             parts = step_parts(cfg, data)
-            from initstudy.train.cost import forward_flops
-
             f = forward_flops("mlp", cfg.depth, training, data.input_shape, data.num_classes)
             matmuls = 3 * f * BATCH * cfg.members / (ceiling * 1e9)
             traffic = 7 * 4 * parts["parameters"] / parts["optimizer"] / 1e9  # Adam: read p, g, m, v; write p, m, v
