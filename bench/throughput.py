@@ -149,6 +149,43 @@ def chained_matmul_rate(a_shape: tuple, b_shape: tuple, chain: int = 8, repeats:
     return flops / best / 1e9
 
 
+def layer_dot_rates(members: int, width: int, batch: int = BATCH, chain: int = 8) -> dict[str, float]:
+    """GFLOP/s of the three batched dots of a hidden layer's training step at the
+    trainer's shape (activations x, dy: members × batch × width; kernel w: members ×
+    width × width), each timed alone: the forward pass y = x·w, the input gradient
+    dx = dy·wᵀ and the weight gradient dw = xᵀ·dy, which contracts over the batch (the
+    leading axis of both of its operands). Like :func:`chained_matmul_rate`, each call
+    chains ``chain`` products (a ← dot(a, b_k)), but every product takes its own b_k,
+    as every layer of a step has its own kernel and activations, so the operands come
+    from memory rather than from the cache. Chaining dw's output into the next product
+    needs batch = width."""
+    from keras import ops
+
+    if batch != width:
+        raise ValueError(f"layer_dot_rates: batch {batch} != width {width}; the chained weight gradient needs them equal")
+
+    def swap(t):
+        return ops.transpose(t, (0, 2, 1))
+
+    dots = {"forward": lambda a, b: ops.matmul(a, b),
+            "input_grad": lambda a, b: ops.matmul(a, swap(b)),
+            "weight_grad": lambda a, b: ops.matmul(swap(a), b)}
+    rng = np.random.default_rng(0)
+    a = ops.convert_to_tensor(rng.standard_normal((members, batch, width), dtype="float32"))
+    bs = ops.convert_to_tensor(rng.standard_normal((chain, members, width, width), dtype="float32")
+                               / math.sqrt(width))
+    out = {}
+    for name, dot in dots.items():
+        def chained(a, bs, dot=dot):
+            for k in range(chain):
+                a = dot(a, bs[k])
+            return ops.sum(a)
+
+        seconds = _best(runtime.compile_step(chained), a, bs, repeats=5)
+        out[name] = 2 * members * batch * width * width * chain / seconds / 1e9
+    return out
+
+
 # ---------------------------------------------------------------------------- the trainer
 LOOPS = ("host", "compiled")
 
@@ -383,7 +420,8 @@ def main() -> None:
 
         print("# step breakdown (compiled loop, per step): the step, and timed alone its forward+backward "
               "pass and its optimizer update (Adam over all members' parameters); 'matmuls' = the step's "
-              "3F x batch x members FLOPs at the ceiling")
+              "3F x batch x members FLOPs at the ceiling; then the rates of a layer's three dots, each timed "
+              "alone with its operands from memory (forward x.w, input gradient dy.wT, weight gradient xT.dy)")
         for cfg in configs(args.members, args.quick, args.wide, args.steps):
             if cfg.label != "compute-bound":
                 continue
@@ -394,11 +432,13 @@ def main() -> None:
             f = forward_flops("mlp", cfg.depth, training, data.input_shape, data.num_classes)
             matmuls = 3 * f * BATCH * cfg.members / (ceiling * 1e9)
             traffic = 7 * 4 * parts["parameters"] / parts["optimizer"] / 1e9  # Adam: read p, g, m, v; write p, m, v
+            dots = layer_dot_rates(cfg.members, cfg.width)
             print(f"d{cfg.depth} w{cfg.width} x{cfg.members}: step {1e3 * parts['step']:.1f} ms; "
                   f"forward+backward {1e3 * parts['forward_backward']:.1f} ms (matmuls at the ceiling "
                   f"{1e3 * matmuls:.1f} ms, {matmuls / parts['forward_backward']:.0%}); optimizer "
                   f"{1e3 * parts['optimizer']:.1f} ms ({parts['parameters'] / 1e6:.1f}M parameters, "
-                  f"{traffic:.0f} GB/s); ceiling {ceiling:.1f} GFLOP/s", flush=True)
+                  f"{traffic:.0f} GB/s); ceiling {ceiling:.1f} GFLOP/s; the layer's dots alone: "
+                  + ", ".join(f"{name} {rate:.1f}" for name, rate in dots.items()) + " GFLOP/s", flush=True)
     print(f"# load average at end {load()}")
 
 
