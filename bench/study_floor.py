@@ -69,11 +69,15 @@ def typical_pack(checked: dict, cores: int) -> int:
 
 def rates(members: int, batch: int, width: int) -> tuple[float, float]:
     """(GFLOP/s at the trainer's shape, GFLOP/s of a 2048² matmul), compiled as the trainer
-    compiles (XLA)."""
+    compiles (XLA). The large matmul runs first: in a process that has run no large op
+    yet, TensorFlow's XLA ran the small batched matmul at about half the rate it reaches
+    afterwards (99-125 against 195-215 GFLOP/s at 32 × (128×128 @ 128×128) on the Xeon VM
+    of README's tables), and a train job's own steps reach the later state within its
+    first epoch; bench/throughput.py measures its peak first for the same reason."""
     from throughput import chained_matmul_rate
 
-    shape = chained_matmul_rate((members, batch, width), (members, width, width))
     peak = chained_matmul_rate((2048, 2048), (2048, 2048), chain=4)
+    shape = chained_matmul_rate((members, batch, width), (members, width, width))
     return shape, peak
 
 

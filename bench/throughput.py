@@ -380,6 +380,8 @@ def main() -> None:
     runtime.configure(threads=args.threads, xla=not args.no_xla)
     for line in header(args.threads):
         print(line, flush=True)
+    # the large matmul first: small ones run at about half their rate until a large op has run
+    # in the process (see bench/study_floor.py's rates)
     peak = chained_matmul_rate((args.peak_size, args.peak_size), (args.peak_size, args.peak_size), chain=4)
     from initstudy.train.cost import matmul_rate
 
