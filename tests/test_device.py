@@ -31,8 +31,8 @@ def pack_file(tmp_path, gpu: bool):
     return path
 
 
-def train(tmp_path, backend: str, gpu: bool):
-    env = {**os.environ, "KERAS_BACKEND": backend}
+def train(tmp_path, backend: str, gpu: bool, **env_vars: str):
+    env = {**os.environ, "KERAS_BACKEND": backend, **env_vars}
     args = [sys.executable, "-m", "initstudy", "train", "--pack", f"@{pack_file(tmp_path, gpu)}", "--threads", "1",
             "--out-root", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "checkpoints")]
     return subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
@@ -58,9 +58,12 @@ def test_a_job_that_asks_for_a_gpu_it_cannot_see_fails_before_training(tmp_path,
 
 
 def test_a_job_without_a_gpu_computes_on_the_cpu_and_records_it(tmp_path):
-    proc = train(tmp_path, "jax", gpu=False)
+    # XLA's options choose kernels: the record says which were set (this one is XLA's default)
+    flags = "--xla_cpu_enable_fast_math=false"
+    proc = train(tmp_path, "jax", gpu=False, XLA_FLAGS=flags, TF_ENABLE_ONEDNN_OPTS="0")
     assert proc.returncode == 0, proc.stderr
     (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("runs/**/record-*.json")]
     assert record["provenance"]["keras_backend"] == "jax"
+    assert record["provenance"]["kernel_env"] == {"TF_ENABLE_ONEDNN_OPTS": "0", "XLA_FLAGS": flags}
     assert record["provenance"]["devices"] and all(d.startswith("cpu:") for d in record["provenance"]["devices"])
     assert record["training"]["gpu"] is False

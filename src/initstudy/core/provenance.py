@@ -71,5 +71,6 @@ def collect() -> dict[str, object]:
         "deterministic": settings["deterministic"],
         "threads": settings["threads"],
         "xla": settings["xla"],
+        "kernel_env": runtime.kernel_env(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -95,8 +95,19 @@ def _select_device(gpu: bool) -> None:
                           "card (nvidia-smi), or training.gpu: false to train on the CPU")
 
 
+#: Environment variables that choose the compiled kernels, and so can change a run's
+#: last bits: oneDNN's kernels in TensorFlow's CPU ops (initstudy sets it to "0" unless
+#: the environment says otherwise) and XLA's compiler options.
+KERNEL_ENV = ("TF_ENABLE_ONEDNN_OPTS", "XLA_FLAGS")
+
+
 def settings() -> dict[str, object]:
     return {"keras_backend": backend(), **_STATE}
+
+
+def kernel_env() -> dict[str, str | None]:
+    """The values of :data:`KERNEL_ENV` in this process (None where unset), for the record."""
+    return {name: os.environ.get(name) for name in KERNEL_ENV}
 
 
 def devices() -> list[str]:
