@@ -441,6 +441,38 @@ def test_the_studys_work_is_cut_by_flops_among_the_slots(tmp_path):
     assert sum(p.runs[0].depth == 30 for p in work.packs) >= 2
 
 
+def test_training_leaves_the_arrays_it_was_given_readable():
+    """On JAX the steps donate the pack's state to their outputs (updated in place, not
+    copied on every call): the trainer holds its own copies, so the state it was handed
+    (set_state) and the Keras model's variables stay readable, unchanged, through
+    training and host steps alike, on both backends."""
+    from keras import ops
+
+    from initstudy.train.trainer import PackTrainer
+
+    pack, training = make_pack("mlp", "adam", activations=("relu",), initializers=("he_normal",))
+    trainer = PackTrainer(pack, training, loader("mlp"))
+    model_values = [ops.convert_to_numpy(v.value) for v in trainer.model.trainable_variables]
+    given = [ops.convert_to_tensor(p * 0.5) for p in _params(trainer)]
+    given_values = [ops.convert_to_numpy(p) for p in given]
+    trainer.train_step.set_state(given, trainer.train_step.opt_vars)
+    trainer.run_epoch(1)
+    trainer.loop = "host"
+    trainer.run_epoch(2)
+    for array, value in zip(given, given_values):
+        np.testing.assert_array_equal(ops.convert_to_numpy(array), value)
+    trained = _params(trainer)
+    assert all(not np.array_equal(t, g) for t, g in zip(trained, given_values))
+    if trainer.train_step.stateful:  # TensorFlow trains the variables themselves
+        return
+    for var, value in zip(trainer.model.trainable_variables, model_values):
+        np.testing.assert_array_equal(ops.convert_to_numpy(var.value), value)
+    trainer.train_step.sync_model()
+    trainer.run_epoch(3)  # after an export the steps still own their buffers
+    for var, value in zip(trainer.model.trainable_variables, trained):
+        np.testing.assert_array_equal(ops.convert_to_numpy(var.value), value)
+
+
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND") == "jax", reason="already on JAX")
 def test_equivalence_holds_on_the_jax_backend():
     """The equivalence tests, in a process with KERAS_BACKEND=jax (the GPU machine's backend)."""
@@ -450,7 +482,8 @@ def test_equivalence_holds_on_the_jax_backend():
              f"{__file__}::test_pack_member_equals_solo_sequential[graph-sgd-cnn]",
              f"{__file__}::test_diverging_member_is_masked_and_others_unchanged",
              f"{__file__}::test_compiled_epochs_equal_the_host_step_loop[graph-mlp-adam]",
-             f"{__file__}::test_member_diverging_mid_epoch_stops_inside_the_compiled_loop"]
+             f"{__file__}::test_member_diverging_mid_epoch_stops_inside_the_compiled_loop",
+             f"{__file__}::test_training_leaves_the_arrays_it_was_given_readable"]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -150,12 +150,19 @@ def value_and_grad(fn):
     )
 
 
-def compile_step(fn):
-    """Compile a step function: ``jax.jit``, or ``tf.function`` (with XLA when configured)."""
+def compile_step(fn, donate: tuple[int, ...] = ()):
+    """Compile a step function: ``jax.jit``, or ``tf.function`` (with XLA when configured).
+
+    ``donate``: positions of arguments whose buffers the compiled function may reuse for
+    its outputs (JAX's ``donate_argnums``); the caller must not read them afterwards. A
+    training step that returns the new state in place of the old one then updates it in
+    place instead of copying it in and out on every call (0.35 s a call for a 1.3 GB
+    state on this CPU). TensorFlow's state lives in variables, updated in place anyway.
+    """
     if backend() == "jax":
         import jax
 
-        return jax.jit(fn)
+        return jax.jit(fn, donate_argnums=donate)
     if backend() == "tensorflow":
         import tensorflow as tf
 

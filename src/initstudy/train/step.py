@@ -154,11 +154,16 @@ class TrainStep:
     def __init__(self, model: "keras.Model", optimizer: "keras.optimizers.Optimizer", data: PackData):
         self.model, self.optimizer, self.data = model, optimizer, data
         self.stateful = runtime.backend() == "tensorflow"
-        self._params = [v.value for v in model.trainable_variables]
-        self._opt_vars = [v.value for v in optimizer.variables]
         self._loss = masked_loss(model)
-        self._step = runtime.compile_step(self._stateful_step if self.stateful else self._functional_step)
-        self._loop = runtime.compile_step(self._stateful_loop if self.stateful else self._functional_loop)
+        if self.stateful:
+            self._step = runtime.compile_step(self._stateful_step)
+            self._loop = runtime.compile_step(self._stateful_loop)
+        else:
+            # The steps donate the state they replace (their arguments 0 and 1), so it is
+            # held in this object's own buffers, never in arrays someone else holds.
+            self.set_state([v.value for v in model.trainable_variables], [v.value for v in optimizer.variables])
+            self._step = runtime.compile_step(self._functional_step, donate=(0, 1))
+            self._loop = runtime.compile_step(self._functional_loop, donate=(0, 1))
 
     def __call__(self, active: np.ndarray, idx: np.ndarray, w: np.ndarray):
         """One step on the batch (``idx``, ``w``); per member (kept, Σ w·CE, Σ w·correct)."""
@@ -256,14 +261,15 @@ class TrainStep:
                 var.assign(value)
             for var, value in zip(self.optimizer.variables, opt_vars):
                 var.assign(value)
-        else:
-            self._params = [ops.convert_to_tensor(v) for v in params]
-            self._opt_vars = [ops.convert_to_tensor(v) for v in opt_vars]
+        else:  # copies: the next step donates them
+            self._params = [ops.copy(v) for v in params]
+            self._opt_vars = [ops.copy(v) for v in opt_vars]
 
     def sync_model(self) -> None:
-        """Make the Keras model's variables hold the current values (for export)."""
+        """Make the Keras model's variables hold the current values (for export); copies,
+        since a later step donates this object's buffers."""
         if not self.stateful:
             for var, value in zip(self.model.trainable_variables, self._params):
-                var.assign(value)
+                var.assign(ops.copy(value))
             for var, value in zip(self.optimizer.variables, self._opt_vars):
-                var.assign(value)
+                var.assign(ops.copy(value))
