@@ -484,7 +484,7 @@ def test_equivalence_holds_on_the_jax_backend():
              f"{__file__}::test_compiled_epochs_equal_the_host_step_loop[graph-mlp-adam]",
              f"{__file__}::test_member_diverging_mid_epoch_stops_inside_the_compiled_loop",
              f"{__file__}::test_training_leaves_the_arrays_it_was_given_readable"]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *tests],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"{len(tests)} passed" in proc.stdout
