@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
+from synthetic_observations import signal_rows, weight_rows
 
 from initstudy.analysis import stats, write
 from initstudy.analysis.accuracy import ACCURACY_COLUMNS, accuracy_table
@@ -48,11 +49,6 @@ DIVERGED = {
 POLICY = "chance"
 ALPHA = 0.05
 RESAMPLES = 199  # bootstrap resamples in tests
-#: Per-layer gain of the synthetic signal at initialization: the activation std of
-#: layer l is GAIN ** (l - 1), so 0.01 underflows float32 (to 0) in deep networks.
-GAIN = {"he_normal": 1.0, "glorot_uniform": 0.8, "random_normal-stddev0.01": 0.01, "lecun_normal": 0.9}
-#: Std of the synthetic weights per initializer (before and after training).
-WEIGHT_STD = {"he_normal": 0.2, "glorot_uniform": 0.1, "random_normal-stddev0.01": 0.01, "lecun_normal": 0.15}
 
 
 class Study(NamedTuple):
@@ -112,37 +108,15 @@ def synthetic_tables(archs=("mlp",), activations=("relu", "tanh"), depths=(2, 8,
 
 
 def synthetic_signal(runs: pd.DataFrame, epochs=(0, 1)) -> pd.DataFrame:
-    """Like ``signal.parquet``: activation std, gradient norm and (squared)
-    pre-activation variance GAIN ** (l - 1) at layer l (seed s scales them by 1 + s/10),
-    values below float32's smallest normal number set to 0."""
-    rows = []
-    for run in runs[list(RUN_FIELDS)].itertuples(index=False):
-        for epoch, layer in itertools.product(epochs, range(1, run.depth + 1)):
-            value = GAIN[run.initializer] ** (layer - 1) * (1 + run.seed / 10)
-            value = value if value > np.finfo(np.float32).tiny else 0.0
-            rows.append({**run._asdict(), "epoch": epoch, "layer": layer, "activation_mean": 0.0,
-                         "activation_std": value, "preactivation_var": value**2, "saturated_fraction": np.nan,
-                         "dead_fraction": np.nan, "grad_norm": value, "kernel_std": 0.1})
-    return _typed(pd.DataFrame(rows))
+    """Like ``signal.parquet`` (see :func:`synthetic_observations.signal_rows`)."""
+    return _typed(pd.DataFrame(signal_rows(runs[list(RUN_FIELDS)].itertuples(index=False), epochs)))
 
 
 def synthetic_weights(runs: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
-    """Like ``weights.parquet``: per run, hidden layers 1, ceil(depth/2) and depth, at
-    epoch 0 and the last epoch, 40 common bins of Gaussian draws whose std is
-    WEIGHT_STD at initialization and 1.5 times it after training."""
-    rng = np.random.default_rng(1)
-    rows = []
+    """Like ``weights.parquet`` (see :func:`synthetic_observations.weight_rows`), the last
+    epoch the study's last."""
     last = int(runs["epochs_trained"].max())
-    for run in runs[list(RUN_FIELDS)].itertuples(index=False):
-        std = WEIGHT_STD[run.initializer]
-        for layer in sorted({1, math.ceil(run.depth / 2), run.depth}):
-            samples = {0: rng.normal(0, std, 500), last: rng.normal(0, 1.5 * std, 500)}
-            edges = np.histogram_bin_edges(np.concatenate(list(samples.values())), bins)
-            for epoch, values in samples.items():
-                counts, _ = np.histogram(values, edges)
-                rows += [{**run._asdict(), "epoch": epoch, "layer": layer, "bin_left": lo, "bin_right": hi,
-                          "count": int(c)} for lo, hi, c in zip(edges[:-1], edges[1:], counts)]
-    return _typed(pd.DataFrame(rows))
+    return _typed(pd.DataFrame(weight_rows(runs[list(RUN_FIELDS)].itertuples(index=False), last, bins)))
 
 
 def synthetic_study(policy: str = POLICY, runs: pd.DataFrame | None = None,

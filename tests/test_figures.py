@@ -4,12 +4,12 @@ values are those the tables say; one style per initializer across figures."""
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from synthetic_observations import GAIN, signal_rows, weight_rows
 
 from initstudy.figures import registry
 from initstudy.figures.catalog import FIGURE_TABLES
@@ -106,46 +106,23 @@ def synthetic_runs(tidy: pd.DataFrame) -> pd.DataFrame:
     return tidy.sort_values(["run_id", "epoch"]).drop_duplicates("run_id", keep="last").reset_index(drop=True)
 
 
-#: Per-layer gain of the synthetic signal at initialization, per initializer: the
-#: activation std of layer l is GAIN ** (l - 1), so 0.01 underflows float32 (to 0).
-GAIN = {"he_normal": 1.0, "glorot_uniform": 0.8, "random_normal-stddev0.01": 0.01, "lecun_normal": 0.9}
-#: Std of the synthetic weights per initializer (before and after training).
-WEIGHT_STD = {"he_normal": 0.2, "glorot_uniform": 0.1, "random_normal-stddev0.01": 0.01, "lecun_normal": 0.15}
 RUN_FIELDS = ["run_id", "dataset", "arch", "activation", "optimizer", "depth", "initializer", "seed"]
 
 
+def _runs_of(tidy: pd.DataFrame):
+    return tidy.drop_duplicates("run_id")[RUN_FIELDS].itertuples(index=False)
+
+
 def synthetic_signal(tidy: pd.DataFrame, epochs=(0, 1)) -> pd.DataFrame:
-    """A table like ``results/signal.parquet`` for the runs of ``tidy``: activation std
-    and gradient norm GAIN ** (l - 1) at layer l (seed s scales them by 1 + s/10),
-    values below float32's smallest normal number set to 0."""
-    rows = []
-    for run in tidy.drop_duplicates("run_id")[RUN_FIELDS].itertuples(index=False):
-        for epoch, layer in itertools.product(epochs, range(1, run.depth + 1)):
-            value = GAIN[run.initializer] ** (layer - 1) * (1 + run.seed / 10)
-            value = value if value > np.finfo(np.float32).tiny else 0.0
-            rows.append({**run._asdict(), "epoch": epoch, "layer": layer, "activation_mean": 0.0,
-                         "activation_std": value, "preactivation_var": value**2, "saturated_fraction": np.nan,
-                         "dead_fraction": np.nan, "grad_norm": value, "kernel_std": 0.1})
-    return pd.DataFrame(rows)
+    """A table like ``results/signal.parquet`` for the runs of ``tidy`` (see
+    :func:`synthetic_observations.signal_rows`)."""
+    return pd.DataFrame(signal_rows(_runs_of(tidy), epochs))
 
 
 def synthetic_weights(tidy: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
-    """A table like ``results/weights.parquet``: per run, hidden layers 1, ceil(depth/2)
-    and depth, at epoch 0 and the last epoch, 40 common bins; Gaussian counts whose std
-    is WEIGHT_STD at initialization and 1.5 times it after training."""
-    rng = np.random.default_rng(1)
-    rows = []
-    last = int(tidy["epoch"].max())
-    for run in tidy.drop_duplicates("run_id")[RUN_FIELDS].itertuples(index=False):
-        std = WEIGHT_STD[run.initializer]
-        for layer in sorted({1, math.ceil(run.depth / 2), run.depth}):
-            samples = {0: rng.normal(0, std, 500), last: rng.normal(0, 1.5 * std, 500)}
-            edges = np.histogram_bin_edges(np.concatenate(list(samples.values())), bins)
-            for epoch, values in samples.items():
-                counts, _ = np.histogram(values, edges)
-                rows += [{**run._asdict(), "epoch": epoch, "layer": layer, "bin_left": lo, "bin_right": hi,
-                          "count": int(c)} for lo, hi, c in zip(edges[:-1], edges[1:], counts)]
-    return pd.DataFrame(rows)
+    """A table like ``results/weights.parquet`` for the runs of ``tidy`` (see
+    :func:`synthetic_observations.weight_rows`), the last epoch ``tidy``'s last."""
+    return pd.DataFrame(weight_rows(_runs_of(tidy), int(tidy["epoch"].max()), bins))
 
 
 def synthetic_stats(tidy: pd.DataFrame, policy: str = POLICY) -> dict[str, pd.DataFrame]:
