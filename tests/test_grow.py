@@ -27,19 +27,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import TINY
 from initstudy.study import config, runs
 from test_workflow import copy_workflow, job_counts, snakemake
 
+#: conftest's tiny grid with two initializers (one a custom class) and two seeds.
 BASE = {
-    "grid": {
-        "datasets": ["digits"],
-        "architectures": ["mlp"],
-        "activations": ["relu"],
-        "optimizers": ["adam"],
-        "depths": [2],
-        "initializers": ["he_normal", {"name": "initstudy.inits.custom:FixedUniform", "limit": 0.05}],
-        "seeds": [0, 1],
-    },
+    "grid": {**TINY["grid"], "initializers": ["he_normal", {"name": "initstudy.inits.custom:FixedUniform",
+                                                            "limit": 0.05}], "seeds": [0, 1]},
     # 2 threads on the 2 cores the tests give Snakemake: one train job at a time, so a
     # study's pending runs form one pack (one process importing TensorFlow, not two);
     # no XLA: compiling costs more than these steps.
