@@ -21,6 +21,7 @@ from initstudy.analysis.trainability import signal_trainability, spearman, spear
 from initstudy.analysis.weight_choice import weight_runs
 from initstudy.analysis.write import read_table
 from initstudy.figures import curves, signal, style
+from initstudy.study.fields import RUN_FIELDS
 
 INITIALIZERS = ("he_normal", "glorot_uniform", "random_normal-stddev0.01", "lecun_normal")
 STRING_COLUMNS = [
@@ -106,11 +107,8 @@ def synthetic_runs(tidy: pd.DataFrame) -> pd.DataFrame:
     return tidy.sort_values(["run_id", "epoch"]).drop_duplicates("run_id", keep="last").reset_index(drop=True)
 
 
-RUN_FIELDS = ["run_id", "dataset", "arch", "activation", "optimizer", "depth", "initializer", "seed"]
-
-
 def _runs_of(tidy: pd.DataFrame):
-    return tidy.drop_duplicates("run_id")[RUN_FIELDS].itertuples(index=False)
+    return tidy.drop_duplicates("run_id")[list(RUN_FIELDS)].itertuples(index=False)
 
 
 def synthetic_signal(tidy: pd.DataFrame, epochs=(0, 1)) -> pd.DataFrame:
