@@ -71,9 +71,9 @@ def rates(members: int, batch: int, width: int) -> tuple[float, float]:
     """(GFLOP/s at the trainer's shape, GFLOP/s of a 2048² matmul), compiled as the trainer
     compiles (XLA). The large matmul runs first: in a process that has run no large op
     yet, TensorFlow's XLA ran the small batched matmul at about half the rate it reaches
-    afterwards (99-125 against 195-215 GFLOP/s at 32 × (128×128 @ 128×128) on the Xeon VM
-    of README's tables), and a train job's own steps reach the later state within its
-    first epoch; bench/throughput.py measures its peak first for the same reason."""
+    afterwards (this script read 87-102 GFLOP/s before a study and 164-179 after it while
+    it measured the small one first; README), and a train job's own steps reach the later
+    state within its first epoch; bench/throughput.py measures its peak first too."""
     from throughput import chained_matmul_rate
 
     peak = chained_matmul_rate((2048, 2048), (2048, 2048), chain=4)

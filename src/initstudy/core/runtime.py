@@ -156,8 +156,8 @@ def compile_step(fn, donate: tuple[int, ...] = ()):
     ``donate``: positions of arguments whose buffers the compiled function may reuse for
     its outputs (JAX's ``donate_argnums``); the caller must not read them afterwards. A
     training step that returns the new state in place of the old one then updates it in
-    place instead of copying it in and out on every call (0.35 s a call for a 1.3 GB
-    state on this CPU). TensorFlow's state lives in variables, updated in place anyway.
+    place instead of copying it in and out on every call (for a large pack, gigabytes a
+    call). TensorFlow's state lives in variables, updated in place anyway.
     """
     if backend() == "jax":
         import jax
