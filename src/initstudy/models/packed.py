@@ -118,7 +118,7 @@ class StackedConv2D(keras.layers.Layer):
                                     initializer=_stacked_initializer(self.bias_initializers, (self.filters,)))
 
     def call(self, x):
-        members, _, height, width, channels = x.shape  # the batch size may be symbolic
+        members, _, height, width, channels = ops.shape(x)  # tensors where a retrace relaxed them
         k = self.kernel_size
         images = ops.reshape(x, (-1, height, width, channels))
         patches = ops.image.extract_patches(images, (k, k), strides=(1, 1), padding="same")

@@ -107,9 +107,10 @@ class Evaluator:
                               ops.take(ops.take(y, b, axis=0), group, axis=0), ops.take(w, b, axis=0))
             return b + 1, write_row(losses, b, l), write_row(corrects, b, c)
 
-        table = ops.zeros((w.shape[0], w.shape[1]), "float32")
+        batches, members, _ = ops.shape(w)  # a tensor where a retrace relaxed the dimension
+        table = ops.zeros((batches, members), "float32")
         start = (ops.convert_to_tensor(0, "int32"), table, table)
-        _, losses, corrects = runtime.while_loop(lambda carry: ops.less(carry[0], w.shape[0]), body, start)
+        _, losses, corrects = runtime.while_loop(lambda carry: ops.less(carry[0], batches), body, start)
         return losses, corrects
 
     def __call__(self, params: list, split: str) -> tuple[np.ndarray, np.ndarray]:

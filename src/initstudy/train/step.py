@@ -102,7 +102,7 @@ class PackData:
 
 def member_mask(flags, like):
     """(M,) booleans broadcast against a stacked tensor of shape (M, ...)."""
-    return ops.reshape(flags, (flags.shape[0],) + (1,) * (len(like.shape) - 1))
+    return ops.reshape(flags, (-1,) + (1,) * (len(like.shape) - 1))
 
 
 def masked_loss(model: "keras.Model"):
@@ -131,7 +131,7 @@ def _masked_grads(grads, keep):
 
 def write_row(table, i, row):
     """``table`` (K, M) with row ``i`` replaced by ``row`` (M,): a select, exact for any value."""
-    hit = ops.expand_dims(ops.equal(ops.arange(table.shape[0], dtype="int32"), i), 1)
+    hit = ops.expand_dims(ops.equal(ops.arange(ops.shape(table)[0], dtype="int32"), i), 1)
     return ops.where(hit, ops.expand_dims(row, 0), table)
 
 
@@ -191,7 +191,7 @@ class TrainStep:
         return keep, losses, corrects, int(ops.convert_to_numpy(done))
 
     def _loop_start(self, active, idx):
-        table = ops.zeros((idx.shape[0], idx.shape[1]), "float32")
+        table = ops.zeros(ops.shape(idx)[:2], "float32")
         return ops.convert_to_tensor(0, "int32"), ops.convert_to_tensor(active), table, table
 
     @staticmethod
