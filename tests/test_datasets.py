@@ -1,4 +1,4 @@
-"""Tests of initstudy.data.datasets: shapes, determinism, standardization, file parsing, errors.
+"""Tests of initstudy.data: shapes, determinism, standardization, file parsing, errors.
 
 The Keras-cache datasets are tested on tiny fake files of the real formats written into
 tmp_path; nothing here needs the real files or the network.
@@ -13,15 +13,24 @@ import os
 import pickle
 import random
 import struct
-import types
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from initstudy.core import code
 from initstudy.data import datasets
 from initstudy.data.datasets import DATASETS, Dataset, DatasetError, load
+from initstudy.data.generated import (
+    SHAPES_CLASS_NAMES,
+    digits_splits,
+    make_shapes,
+    mnist1d_splits,
+    shapes_splits,
+)
+from initstudy.data.keras_cache import read_cifar_batch, read_idx_gz
+from keras_cache import fake_images, write_cifar_batch, write_idx_gz
 
 GENERATED = {
     # name: (input_shape, num_classes, original training examples, test examples)
@@ -55,6 +64,12 @@ def _documented_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, n
 
 def test_registry_names() -> None:
     assert set(DATASETS) == {"mnist1d", "digits", "shapes", "mnist", "fashion_mnist", "cifar10"}
+
+
+def test_sources_never_import_the_registry() -> None:
+    """Imports go downward: the registry imports its sources, never the other way round."""
+    for module in ("initstudy.data.splits", "initstudy.data.generated", "initstudy.data.keras_cache"):
+        assert "initstudy.data.datasets" not in code.closure([module]), module
 
 
 @pytest.mark.parametrize("name", sorted(GENERATED))
@@ -125,7 +140,7 @@ def test_mnist1d_keeps_global_rng_state_and_writes_nothing(tmp_path, tmp_path_fa
     """make_dataset reseeds numpy's and random's global RNGs; load must undo that. It
     writes nothing into the working folder (its kept copy goes to the data folder)."""
     monkeypatch.chdir(tmp_path)
-    datasets._mnist1d_splits.cache_clear()  # force a real generation in this test
+    mnist1d_splits.cache_clear()  # force a real generation in this test
 
     def draws() -> tuple[list[float], float]:
         return np.random.random(3).tolist(), random.random()
@@ -151,11 +166,11 @@ def test_mnist1d_is_kept_in_the_data_folder_and_read_back_bit_for_bit(tmp_path) 
         raise AssertionError("generated again although the kept file is readable")
 
     read_back = datasets.load_or_generate(kept, must_not_generate)
-    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(read_back, datasets._mnist1d_splits()))
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(read_back, mnist1d_splits()))
     assert not read_back.x_train.flags.writeable
 
     kept.write_bytes(b"not an npz")  # a damaged file is generated anew and replaced
-    again = datasets.load_or_generate(kept, datasets._mnist1d_splits)
+    again = datasets.load_or_generate(kept, mnist1d_splits)
     assert np.array_equal(again.x_train, read_back.x_train)
     assert datasets.load_or_generate(kept, must_not_generate).y_test.tolist() == read_back.y_test.tolist()
     assert generated.x_train.shape == (3600, 1, 40, 1)
@@ -163,17 +178,17 @@ def test_mnist1d_is_kept_in_the_data_folder_and_read_back_bit_for_bit(tmp_path) 
 
 def test_generated_datasets_write_no_file(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    datasets._digits_splits.cache_clear()
-    datasets._shapes_splits.cache_clear()
+    digits_splits.cache_clear()
+    shapes_splits.cache_clear()
     for name in ("digits", "shapes"):
         load(name, validation_split=0.1, seed=0)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_shapes_generator_is_seeded_balanced_and_in_range() -> None:
-    x, y = datasets.make_shapes(90, seed=5)
-    again, y_again = datasets.make_shapes(90, seed=5)
-    other, _ = datasets.make_shapes(90, seed=6)
+    x, y = make_shapes(90, seed=5)
+    again, y_again = make_shapes(90, seed=5)
+    other, _ = make_shapes(90, seed=6)
     assert x.shape == (90, 16, 16, 1) and x.dtype == np.float32
     np.testing.assert_array_equal(x, again)
     np.testing.assert_array_equal(y, y_again)
@@ -183,8 +198,8 @@ def test_shapes_generator_is_seeded_balanced_and_in_range() -> None:
     # Two-shape images cover more of the canvas than one-shape images.
     ink = (x > 0).mean(axis=(1, 2, 3))
     assert ink[y >= 3].mean() > ink[y < 3].mean()
-    assert datasets.SHAPES_CLASS_NAMES[0] == "triangle"
-    assert datasets.SHAPES_CLASS_NAMES[-1] == "ellipse+ellipse"
+    assert SHAPES_CLASS_NAMES[0] == "triangle"
+    assert SHAPES_CLASS_NAMES[-1] == "ellipse+ellipse"
 
 
 def test_shapes_are_learnable_by_a_small_mlp() -> None:
@@ -234,65 +249,14 @@ def test_validation_split_that_leaves_no_training_example_is_refused() -> None:
 # --------------------------------------------------------------------------- Keras cache files
 
 
-def _fake_images(rng: np.random.Generator, n: int, shape: tuple[int, ...], low: int, high: int):
-    return rng.integers(low, high, size=(n, *shape), dtype=np.uint8)
-
-
-def _write_idx_gz(path: Path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wb") as stream:
-        stream.write(header + array.astype(np.uint8).tobytes())
-
-
-class _Python2Pickler(pickle._Pickler):
-    """Writes pickles as Python 2's cPickle wrote the CIFAR-10 batches: protocol 2, every
-    string as a Python 2 ``str`` (BINSTRING) and numpy 1's ``numpy.core`` module name."""
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def save_py2_str(self, obj: bytes | str) -> None:
-        raw = obj.encode("latin-1") if isinstance(obj, str) else obj
-        if len(raw) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
-        self.memoize(obj)
-
-    def save_py2_global(self, obj, name=None) -> None:
-        module = pickle.whichmodule(obj, obj.__qualname__).replace("numpy._core", "numpy.core")
-        self.write(pickle.GLOBAL + f"{module}\n{name or obj.__qualname__}\n".encode())
-        self.memoize(obj)
-
-    dispatch[bytes] = dispatch[str] = save_py2_str
-    for _kind in (type, types.FunctionType, types.BuiltinFunctionType):
-        dispatch[_kind] = save_py2_global
-
-
-def _write_cifar_batch(path: Path, images: np.ndarray, labels: np.ndarray, py2: bool) -> None:
-    """A CIFAR-10 python batch: dict with bytes keys, data rows = R, G, B planes."""
-    batch = {
-        b"batch_label": b"fake batch",
-        b"labels": [int(label) for label in labels],
-        b"data": np.ascontiguousarray(images.transpose(0, 3, 1, 2).reshape(len(images), -1)),
-        b"filenames": [b"img_%d.png" % i for i in range(len(images))],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as stream:
-        if py2:
-            _Python2Pickler(stream, protocol=2).dump(batch)
-        else:
-            pickle.dump(batch, stream, protocol=3)  # numpy 2's numpy._core names
-
-
 def test_mnist_npz_is_parsed_and_standardized_with_train_statistics(tmp_path) -> None:
     rng = np.random.default_rng(0)
     # Test images are much brighter than training ones: standardizing with training
     # statistics must leave them far from mean 0.
     raw = {
-        "x_train": _fake_images(rng, 40, (28, 28), 0, 128),
+        "x_train": fake_images(rng, 40, (28, 28), 0, 128),
         "y_train": rng.integers(0, 10, 40).astype(np.uint8),
-        "x_test": _fake_images(rng, 10, (28, 28), 128, 256),
+        "x_test": fake_images(rng, 10, (28, 28), 128, 256),
         "y_test": rng.integers(0, 10, 10).astype(np.uint8),
     }
     np.savez(tmp_path / "mnist.npz", **raw)
@@ -322,9 +286,9 @@ def test_mnist_with_wrong_image_shape_is_refused(tmp_path) -> None:
     rng = np.random.default_rng(0)
     np.savez(
         tmp_path / "mnist.npz",
-        x_train=_fake_images(rng, 4, (27, 28), 0, 256),
+        x_train=fake_images(rng, 4, (27, 28), 0, 256),
         y_train=np.arange(4, dtype=np.uint8),
-        x_test=_fake_images(rng, 2, (27, 28), 0, 256),
+        x_test=fake_images(rng, 2, (27, 28), 0, 256),
         y_test=np.arange(2, dtype=np.uint8),
     )
     with pytest.raises(
@@ -336,14 +300,14 @@ def test_mnist_with_wrong_image_shape_is_refused(tmp_path) -> None:
 
 def test_fashion_mnist_idx_files_are_parsed(tmp_path) -> None:
     rng = np.random.default_rng(1)
-    x_train, x_test = _fake_images(rng, 12, (28, 28), 0, 256), _fake_images(
+    x_train, x_test = fake_images(rng, 12, (28, 28), 0, 256), fake_images(
         rng, 5, (28, 28), 0, 256
     )
     y_train, y_test = rng.integers(0, 10, 12), rng.integers(0, 10, 5)
     folder = tmp_path / "fashion-mnist"
     for split, x, y in (("train", x_train, y_train), ("t10k", x_test, y_test)):
-        _write_idx_gz(folder / f"{split}-images-idx3-ubyte.gz", x)
-        _write_idx_gz(folder / f"{split}-labels-idx1-ubyte.gz", y)
+        write_idx_gz(folder / f"{split}-images-idx3-ubyte.gz", x)
+        write_idx_gz(folder / f"{split}-labels-idx1-ubyte.gz", y)
     d = load("fashion_mnist", validation_split=0.0, seed=0, data_dir=tmp_path)
     assert d.x_train.shape == (12, 28, 28, 1) and d.x_test.shape == (5, 28, 28, 1)
     expected_train, expected_test = _standardized_by_hand(x_train[..., None], x_test[..., None])
@@ -355,19 +319,19 @@ def test_fashion_mnist_idx_files_are_parsed(tmp_path) -> None:
 
 def test_idx_reader_rejects_bad_headers_and_sizes(tmp_path) -> None:
     path = tmp_path / "x.gz"
-    _write_idx_gz(path, np.arange(6).reshape(2, 3))
-    np.testing.assert_array_equal(datasets.read_idx_gz(path), np.arange(6).reshape(2, 3))
+    write_idx_gz(path, np.arange(6).reshape(2, 3))
+    np.testing.assert_array_equal(read_idx_gz(path), np.arange(6).reshape(2, 3))
     with gzip.open(path, "wb") as stream:
         stream.write(bytes([0, 0, 0x0D, 1]) + struct.pack(">I", 1) + b"\0\0\0\0")  # float32
     with pytest.raises(DatasetError, match="00000d01 is not an IDX file of unsigned bytes"):
-        datasets.read_idx_gz(path)
+        read_idx_gz(path)
     with gzip.open(path, "wb") as stream:
         stream.write(bytes([0, 0, 0x08, 2]) + struct.pack(">2I", 2, 3) + b"\1\2")
     with pytest.raises(DatasetError, match=r"2 data bytes, expected 6 for dimensions \(2, 3\)"):
-        datasets.read_idx_gz(path)
+        read_idx_gz(path)
     path.write_bytes(b"plain bytes")
     with pytest.raises(DatasetError, match="cannot read .* as a gzip file"):
-        datasets.read_idx_gz(path)
+        read_idx_gz(path)
 
 
 @pytest.mark.parametrize(
@@ -379,12 +343,12 @@ def test_cifar10_batches_are_parsed_per_channel(tmp_path, folder: str, py2: bool
     # Channels on very different scales: each must get its own mean and std.
     offsets = np.array([0, 100, 200], dtype=np.uint8)
     batches = [
-        (_fake_images(rng, 3, (32, 32, 3), 0, 50) + offsets, rng.integers(0, 10, 3))
+        (fake_images(rng, 3, (32, 32, 3), 0, 50) + offsets, rng.integers(0, 10, 3))
         for _ in range(6)
     ]
     for i, (images, labels) in enumerate(batches):
         name = f"data_batch_{i + 1}" if i < 5 else "test_batch"
-        _write_cifar_batch(tmp_path / folder / name, images, labels, py2)
+        write_cifar_batch(tmp_path / folder / name, images, labels, py2)
     d = load("cifar10", validation_split=0.0, seed=0, data_dir=tmp_path)
     x_train = np.concatenate([images for images, _ in batches[:5]])
     expected_train, expected_test = _standardized_by_hand(x_train, batches[5][0])
@@ -401,8 +365,8 @@ def test_cifar10_batch_layout_is_rgb_planes(tmp_path) -> None:
     images = np.zeros((1, 32, 32, 3), np.uint8)
     images[0, 1, 2] = (10, 20, 30)  # one pixel at row 1, column 2
     path = tmp_path / "batch"
-    _write_cifar_batch(path, images, np.array([7]), py2=True)
-    x, y = datasets.read_cifar_batch(path)
+    write_cifar_batch(path, images, np.array([7]), py2=True)
+    x, y = read_cifar_batch(path)
     assert x.shape == (1, 32, 32, 3) and x.dtype == np.uint8
     assert x[0, 1, 2].tolist() == [10, 20, 30] and int(x.sum()) == 60
     assert y.tolist() == [7]
@@ -423,14 +387,14 @@ def test_cifar10_unpickler_refuses_anything_but_numpy_arrays(tmp_path) -> None:
     path = tmp_path / "batch"
     path.write_bytes(pickle.dumps({b"data": _Gadget(marker), b"labels": []}, protocol=3))
     with pytest.raises(DatasetError, match=r"refusing global (posix|os)\.mkdir"):
-        datasets.read_cifar_batch(path)
+        read_cifar_batch(path)
     assert not marker.exists()
     path.write_bytes(pickle.dumps({b"labels": [1]}, protocol=3))
     with pytest.raises(DatasetError, match=r"holds \[b'labels'\], expected a dict with b'data'"):
-        datasets.read_cifar_batch(path)
+        read_cifar_batch(path)
     path.write_bytes(pickle.dumps({b"data": np.zeros((2, 10), np.uint8), b"labels": [1, 2]}, 3))
     with pytest.raises(DatasetError, match=r"data uint8 \(2, 10\), expected uint8 \(n, 3072\)"):
-        datasets.read_cifar_batch(path)
+        read_cifar_batch(path)
 
 
 @pytest.mark.parametrize(
