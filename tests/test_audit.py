@@ -1,4 +1,5 @@
-"""The initializer audit: correct schemes pass; the channels-first bug and wrong claims fail."""
+"""The initializer audit: correct schemes pass; the channels-first bug and wrong claims fail.
+What a spec intends (:mod:`initstudy.analysis.scheme`, Keras-free) agrees with Keras."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import pytest
 from keras.src.initializers.random_initializers import compute_fans
 
 from initstudy import cli
-from initstudy.analysis import audit as au
-from initstudy.analysis.write import read_csv
+from initstudy.analysis import audit, sampling, scheme
+from initstudy.core.table_io import read_table
 from initstudy.inits import custom as ci
-from initstudy.study.specs import InitializerError
+from initstudy.inits import resolve
+from initstudy.study import fans
+from initstudy.study.builtin_initializers import BUILTINS
+from initstudy.study.specs import InitializerError, parse
 from initstudy.paper.latex import breakable
 from initstudy.paper.macros import audit_macros
 from initstudy.paper.tables import audit_table
@@ -47,20 +51,84 @@ class Undeclared(keras.initializers.Initializer):
         self.seed = seed
 
     def __call__(self, shape, dtype=None):
-        stddev = math.sqrt(2.0 / ci.keras_fans(shape)[0])
+        stddev = math.sqrt(2.0 / fans.keras_fans(shape)[0])
         return keras.random.normal(shape, stddev=stddev, dtype=dtype, seed=self.seed)
+
+
+class SubclassedVarianceScaling(keras.initializers.VarianceScaling):
+    """A subclass of a Keras built-in that declares nothing: it intends what its base draws."""
+
+    def __init__(self, scale=3.0, seed=None):
+        super().__init__(scale=scale, mode="fan_out", distribution="normal", seed=seed)
+
+
+#: Every built-in at Keras' defaults, and arguments that differ from them.
+BUILTIN_SPECS = [*BUILTINS,
+    {"name": "variance_scaling", "scale": 0.5, "mode": "fan_out", "distribution": "uniform"},
+    {"name": "variance_scaling", "scale": 3.0, "mode": "fan_avg", "distribution": "untruncated_normal"},
+    {"name": "variance_scaling", "distribution": "normal"},
+    {"name": "random_normal", "mean": 0.2, "stddev": 0.3},
+    {"name": "truncated_normal", "mean": -0.1, "stddev": 2.0},
+    {"name": "random_uniform", "minval": 0.0, "maxval": 1.0}, {"name": "orthogonal", "gain": 2.0},
+    {"name": "identity", "gain": 0.5}, {"name": "constant", "value": 0.3},
+]  # fmt: skip
+
+
+def keras_scheme(init: keras.initializers.Initializer) -> scheme.Scheme:
+    """What a Keras instance's class and attributes say it draws: the oracle of the table."""
+    inits = keras.initializers
+    if isinstance(init, inits.VarianceScaling):
+        family = {"uniform": "uniform", "truncated_normal": "truncated_normal",
+                  "untruncated_normal": "normal"}[init.distribution]
+        return scheme.Scheme(family, scale=float(init.scale), mode=init.mode)
+    if isinstance(init, (inits.RandomNormal, inits.TruncatedNormal)):
+        family = "normal" if isinstance(init, inits.RandomNormal) else "truncated_normal"
+        return scheme.Scheme(family, mean=float(init.mean), spread=float(init.stddev))
+    if isinstance(init, inits.RandomUniform):
+        low, high = float(init.minval), float(init.maxval)
+        return scheme.Scheme("uniform", mean=(low + high) / 2, spread=(high - low) / 2)
+    if isinstance(init, (inits.Orthogonal, inits.Identity)):
+        family = "orthogonal" if isinstance(init, inits.Orthogonal) else "identity"
+        return scheme.Scheme(family, spread=float(init.gain))
+    value = {inits.Zeros: 0.0, inits.Ones: 1.0}.get(type(init))
+    return scheme.Scheme("constant", mean=float(init.value if value is None else value))
 
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    return au.audit([*CORRECT, CUSTOM + "ChannelsFirstHe"])
+    return sampling.audit([*CORRECT, CUSTOM + "ChannelsFirstHe"])
 
 
 def test_fans_follow_keras():
-    for shape in au.DEFAULT_SHAPES:
-        assert ci.keras_fans(shape) == compute_fans(shape)
-    assert ci.channels_first_fans((64, 32)) == (64, 32)
-    assert ci.channels_first_fans((3, 3, 16, 32)) == (3 * 16 * 32, 3 * 16 * 32)
+    """The Keras-free fans and cut (initstudy.study.fans) are Keras', and those the
+    custom initializers draw with."""
+    for shape in sampling.DEFAULT_SHAPES:
+        assert fans.keras_fans(shape) == ci.keras_fans(shape) == compute_fans(shape)
+    for rule in (fans.channels_first_fans, ci.channels_first_fans):
+        assert rule((64, 32)) == (64, 32)
+        assert rule((3, 3, 16, 32)) == (3 * 16 * 32, 3 * 16 * 32)
+    assert (fans.CUT, fans.TRUNCATED_STD) == (ci.CUT, ci.TRUNCATED_STD)
+
+
+@pytest.mark.parametrize("spec", BUILTIN_SPECS, ids=lambda s: parse(s).label)
+def test_builtin_schemes_say_what_keras_classes_draw(spec):
+    assert scheme.builtin_scheme(parse(spec)) == keras_scheme(resolve.build(spec, seed=0))
+    assert scheme.intended_scheme(spec) == scheme.builtin_scheme(parse(spec))  # no Keras needed
+
+
+def test_a_custom_class_declares_through_keras():
+    """A custom class's declaration is read by building it (sampling.class_declaration);
+    a subclass of a built-in that declares nothing intends what the built-in draws."""
+    fixed = {"name": CUSTOM + "FixedUniform", "limit": 0.05}
+    with pytest.raises(InitializerError, match="pass class_declaration"):
+        scheme.intended_scheme(fixed)
+    assert scheme.intended_scheme(fixed, sampling.class_declaration) == scheme.Scheme("uniform", spread=0.05)
+    subclass = {"name": f"{__name__}:SubclassedVarianceScaling", "scale": 0.5}
+    assert scheme.intended_scheme(subclass, sampling.class_declaration) == scheme.Scheme(
+        "truncated_normal", scale=0.5, mode="fan_out")
+    assert scheme.intended_scheme(f"{__name__}:Undeclared", sampling.class_declaration) is None
+    assert scheme.intended_scheme({"name": f"{__name__}:Undeclared", "intended": "he_normal"}) == (
+        scheme.intended_scheme("he_normal"))
 
 
 def test_hand_variance_scaling_draws_what_keras_draws():
@@ -118,7 +186,7 @@ def test_wrong_declarations_are_flagged():
         {"name": CUSTOM + "HandVarianceScaling", "distribution": "untruncated_normal",
          "label": "normal_not_truncated", "intended": "he_normal"},
     ]  # fmt: skip
-    table = au.audit(wrong, shapes=[(64, 64), (3, 3, 16, 32)])
+    table = sampling.audit(wrong, shapes=[(64, 64), (3, 3, 16, 32)])
     assert (table.verdict == "FAIL").all()
     same_variance = table[table.initializer == "normal_not_truncated"]
     assert (same_variance.var_rel_err.abs() <= same_variance.var_tol).all()
@@ -127,7 +195,7 @@ def test_wrong_declarations_are_flagged():
 
 def test_skips_say_why():
     specs = [{"name": "lsuv"}, {"name": f"{__name__}:Undeclared"}]
-    table = au.audit(specs, shapes=[(64, 32), (3, 3, 16, 32)])
+    table = sampling.audit(specs, shapes=[(64, 32), (3, 3, 16, 32)])
     assert (table.verdict == "skip").all()
     assert table.reason.iloc[0].startswith("lsuv: data-dependent")
     undeclared = table[table.initializer == "Undeclared"]
@@ -136,21 +204,21 @@ def test_skips_say_why():
 
 def test_declaration_syntax_errors_name_the_problem():
     with pytest.raises(InitializerError, match="key=value"):
-        au.scheme_of_declared("variance_scaling scale")
+        scheme.scheme_of_declared("variance_scaling scale")
     with pytest.raises(InitializerError, match="Keras built-in"):
-        au.scheme_of_declared(CUSTOM + "FixedUniform")
-    assert au.scheme_of_declared("clipped_normal stddev=0.1").text == "clipped_normal sigma=0.1"
+        scheme.scheme_of_declared(CUSTOM + "FixedUniform")
+    assert scheme.scheme_of_declared("clipped_normal stddev=0.1").text == "clipped_normal sigma=0.1"
 
 
 def test_main_writes_only_the_csv_and_the_paper_typesets_its_verdict_matrix(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("grid:\n  initializers: [he_normal, {name: lsuv}]\n")
     csv = tmp_path / "out" / "audit.csv"
-    table = au.main(config, csv)
+    table = audit.main(config, csv)
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["audit.csv", "config.yaml"]
-    back = read_csv(csv)
-    assert list(back.columns) == au.COLUMNS
-    assert len(table) == len(back) == 2 * len(au.DEFAULT_SHAPES)
+    back = read_table(csv)
+    assert list(back.columns) == sampling.COLUMNS
+    assert len(table) == len(back) == 2 * len(sampling.DEFAULT_SHAPES)
     latex = audit_table(back)  # as typeset reads it
     assert latex == audit_table(table)
     assert latex.startswith(r"\begin{tabular}") and r"\toprule" in latex
@@ -167,7 +235,7 @@ def test_the_audit_verb_writes_only_the_csv(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == "results/audit.csv"
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
         "config.yaml", "results/audit.csv"]
-    assert set(read_csv(tmp_path / "results" / "audit.csv")["verdict"]) == {"pass"}
+    assert set(read_table(tmp_path / "results" / "audit.csv")["verdict"]) == {"pass"}
     (tmp_path / "bad.yaml").write_text("training: {}\n")
     assert cli.main(["audit", "--config", "bad.yaml", "--csv", "results/bad.csv"]) == 2
     assert "no grid.initializers list to audit" in capsys.readouterr().err
@@ -180,12 +248,12 @@ def test_extra_initializers_are_audited_once_beside_the_grid():
         "grid": {"initializers": ["he_normal", fixed]},
         "audit": {"extra_initializers": [dict(fixed), CUSTOM + "ChannelsFirstHe"]},
     }
-    assert au.audited_specs(config) == ["he_normal", fixed, CUSTOM + "ChannelsFirstHe"]
-    assert au.audited_specs({"grid": {"initializers": ["zeros"]}}) == ["zeros"]
+    assert audit.audited_specs(config) == ["he_normal", fixed, CUSTOM + "ChannelsFirstHe"]
+    assert audit.audited_specs({"grid": {"initializers": ["zeros"]}}) == ["zeros"]
 
 
 def test_failed_cells_and_macros_name_the_channels_first_bug():
-    table = au.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
+    table = sampling.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
     latex = audit_table(table)
     # intended Var = 2 / 144, drawn 2 / 1536: a ratio of 0.094 (printed to 2 digits)
     assert re.search(r"ChannelsFirstHe & pass & \\textbf\{FAIL\} \$\\times\$0\.09[34] ", latex)
@@ -197,7 +265,7 @@ def test_failed_cells_and_macros_name_the_channels_first_bug():
 
 
 def test_audit_macros_without_failures_or_statistics():
-    table = au.audit(["zeros", "lsuv"], shapes=[(64, 64)])
+    table = sampling.audit(["zeros", "lsuv"], shapes=[(64, 64)])
     macros = audit_macros(table)
     assert macros["AuditNumFail"] == r"\num{0}" and macros["AuditFailedList"] == "none"
     assert macros["AuditChannelsFirstRatioMin"] == macros["AuditChannelsFirstRatioMax"] == "--"

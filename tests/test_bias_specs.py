@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import TINY
 
-from initstudy.analysis import audit
+from initstudy.analysis import sampling
 from initstudy.inits import resolve
 from initstudy.models.packed import build_packed, member_weights, reference_model
 from initstudy.study import runs as runs_of
@@ -79,7 +79,7 @@ def test_the_stacked_model_draws_the_biases_a_keras_model_draws(arch):
 
 
 def test_the_audit_checks_the_biases_too():
-    table = audit.audit([CRITICAL, {"name": "he_normal", "bias": {"name": "random_normal", "stddev": 0.1,
+    table = sampling.audit([CRITICAL, {"name": "he_normal", "bias": {"name": "random_normal", "stddev": 0.1,
                                                                    "intended": "random_normal stddev=0.3"}}])
     bias_rows = table[table["kind"] == "bias"].set_index("initializer")
     label = parse(CRITICAL).label

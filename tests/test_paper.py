@@ -23,13 +23,12 @@ from matplotlib.figure import Figure
 from scipy import stats as scipy_stats
 
 from initstudy import cli
-from initstudy.analysis import audit as au
-from initstudy.analysis import stats, theory
+from initstudy.analysis import sampling, stats, theory
 from initstudy.analysis.accuracy import accuracy_table
 from initstudy.analysis.best import best_initializers
 from initstudy.analysis.depth import depth_frame
 from initstudy.analysis.overview import overview
-from initstudy.analysis.write import read_csv
+from initstudy.core.table_io import read_table
 from initstudy.paper import latex, macros as paper_macros, tables as paper_tables, typeset
 from initstudy.study import config as study_config
 from initstudy.study.paths import ANALYZED_TABLES, LATEX_TABLES, STATS_TABLES, THEORY_TABLES
@@ -120,7 +119,7 @@ def study():
 
 @pytest.fixture(scope="module")
 def audit_table() -> pd.DataFrame:
-    return au.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
+    return sampling.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +167,7 @@ def generated(built) -> Path:
 @pytest.fixture(scope="module")
 def tables(built) -> dict[str, pd.DataFrame]:
     """The analysis tables as the verbs wrote them."""
-    return {path.stem: read_csv(path) for path in (built / "analysis").glob("*.csv")}
+    return {path.stem: read_table(path) for path in (built / "analysis").glob("*.csv")}
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import scipy.stats
 
 from initstudy.analysis import meanfield
 from initstudy.models import activations
+from initstudy.analysis import stability as st
 from initstudy.analysis import theory as mf
 
 CUSTOM = "initstudy.inits.custom:"
@@ -118,7 +119,7 @@ def test_wide_relu_he_network_matches_the_prediction():
     ],
 )
 def test_profile_verdicts(q, verdict):
-    assert mf.profile_verdict(q, factor=10) == verdict
+    assert st.profile_verdict(q, factor=10) == verdict
 
 
 def test_predicted_profiles_cover_the_grid_and_say_why_they_skip():
@@ -148,14 +149,14 @@ def test_measured_profiles_pool_depths_at_init_and_read_null_as_overflow():
             _signal_rows(depth=3, layer=3, preactivation_var=None),
             _signal_rows(depth=3, layer=1, preactivation_var=99.0, epoch=1),
             _signal_rows(depth=3, layer=1, preactivation_var=99.0, arch="cnn")]  # fmt: skip
-    measured = mf.measured_profiles(pd.DataFrame(rows))
+    measured = st.measured_profiles(pd.DataFrame(rows))
     assert measured[["layer", "median", "low", "high", "runs"]].values.tolist() == [
         [1, 2.0, 1.0, 3.0, 2],
         [2, 3.0, 2.0, 4.0, 2],
         [3, math.inf, math.inf, math.inf, 1],
     ]
-    table = mf.stability_table(
-        pd.DataFrame(columns=[*mf.CURVE, "layer", "predicted"]),
+    table = st.stability_table(
+        pd.DataFrame(columns=[*st.CURVE, "layer", "predicted"]),
         measured,
         {"he_normal": "a reason"},
         [("digits", "relu", "he_normal"), ("digits", "tanh", "he_normal")],
@@ -175,7 +176,7 @@ def test_theory_tables_of_a_study_are_prediction_measurement_and_stability():
     tables = mf.theory_tables(config, pd.DataFrame(rows))
     assert list(tables) == ["theory_predicted", "theory_measured", "theory"]
     predicted = tables["theory_predicted"]
-    assert list(predicted.columns) == [*mf.CURVE, "layer", "predicted"]
+    assert list(predicted.columns) == [*st.CURVE, "layer", "predicted"]
     assert predicted["layer"].tolist() == [1, 2, 3] and set(predicted["initializer"]) == {"he_normal"}
     # the first layer's fan-in is the input (8 x 8 digits): he_normal gives q_1 = 2 q_0
     np.testing.assert_allclose(predicted["predicted"], 2.0, rtol=1e-9)

@@ -11,9 +11,10 @@ import yaml
 from conftest import REPO
 
 from initstudy import cli
-from initstudy.analysis import audit as au
+from initstudy.analysis import sampling
 from initstudy.analysis import theory as mf
-from initstudy.analysis.write import read_csv
+from initstudy.analysis.stability import CURVE
+from initstudy.core.table_io import read_table
 from initstudy.study.specs import parse
 from initstudy.paper.latex import merge_macros
 from initstudy.paper.macros import audit_macros, theory_macros
@@ -62,7 +63,7 @@ def outputs(tmp_path_factory):
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump({"grid": GRID, "training": {"width": WIDTH}}))
     synthetic_signal(GRID, WIDTH).to_parquet(tmp / "signal.parquet")
-    audited = au.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
+    audited = sampling.audit(["he_normal", CUSTOM + "ChannelsFirstHe"], shapes=[(64, 64), (3, 3, 16, 32)])
     (tmp / "audit.csv").write_text(audited.to_csv(index=False))
     out = tmp / "analysis"
     argv = ["theory", "--config", str(config), "--signal", str(tmp / "signal.parquet"), "--out-dir", str(out)]
@@ -72,9 +73,9 @@ def outputs(tmp_path_factory):
 
 def test_theory_verb_writes_the_three_tables_and_nothing_else(outputs):
     assert sorted(p.name for p in outputs["dir"].iterdir()) == sorted(f"{n}.csv" for n in THEORY_TABLES)
-    predicted, measured = read_csv(outputs["theory_predicted"]), read_csv(outputs["theory_measured"])
-    assert list(predicted.columns) == [*mf.CURVE, "layer", "predicted"]
-    assert list(measured.columns) == [*mf.CURVE, "layer", "median", "low", "high", "runs"]
+    predicted, measured = read_table(outputs["theory_predicted"]), read_table(outputs["theory_measured"])
+    assert list(predicted.columns) == [*CURVE, "layer", "predicted"]
+    assert list(measured.columns) == [*CURVE, "layer", "median", "low", "high", "runs"]
     # every initializer the theory covers (lsuv is data-dependent), every layer of the deepest MLP
     depth = max(GRID["depths"])
     assert len(predicted) == len(GRID["activations"]) * (len(GRID["initializers"]) - 1) * depth
@@ -100,14 +101,14 @@ def test_theory_and_measurement_agree_where_the_theory_applies(outputs):
 
 
 def test_latex_table_says_why_the_theory_skips(outputs):
-    latex = theory_table(read_csv(outputs["theory"]))  # as typeset reads it
+    latex = theory_table(read_table(outputs["theory"]))  # as typeset reads it
     assert latex.startswith(r"\begin{tabular}") and r"\multicolumn{2}{c}{Theory}" in latex
     assert "Why no theory" in latex and "data-dependent (lsuv)" in latex
     assert r"he\_\allowbreak{}normal & \num{1} & stable" in latex
 
 
 def test_latex_table_without_notes_or_with_several_datasets(outputs):
-    table = read_csv(outputs["theory"])
+    table = read_table(outputs["theory"])
     covered = table[table.initializer != "lsuv"]
     latex = theory_table(covered)
     assert "Why no theory" not in latex and "Dataset" not in latex
@@ -117,7 +118,7 @@ def test_latex_table_without_notes_or_with_several_datasets(outputs):
 
 
 def test_macros_define_exactly_the_macros_the_section_uses(outputs):
-    table, audit = read_csv(outputs["theory"]), read_csv(outputs["audit"])
+    table, audit = read_table(outputs["theory"]), read_table(outputs["audit"])
     macros = merge_macros(theory_macros(table, WIDTH, max(GRID["depths"])), audit_macros(audit))
     assert set(macros) == section_macros()
     assert macros["AuditChannelsFirstList"] == "ChannelsFirstHe"

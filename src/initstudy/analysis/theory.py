@@ -13,7 +13,7 @@ in the wide limit (Poole et al., 2016, arXiv:1606.05340; Schoenholz et al.,
 ``q0`` is the input's mean square per feature (about 1 for standardized
 inputs); the input itself is not passed through ``phi``. ``sigma_w2 =
 fan_in * Var(W)`` comes from the initializer's intended scheme
-(:func:`initstudy.analysis.audit.intended_scheme`): He 2, LeCun 1, Glorot with equal fans
+(:func:`initstudy.analysis.scheme.intended_scheme`): He 2, LeCun 1, Glorot with equal fans
 1, ``random_normal(stddev=0.01)`` at fan-in 128: ``128e-4``.
 
 The Gaussian expectation is :func:`initstudy.analysis.meanfield.gaussian_second_moment`
@@ -21,11 +21,13 @@ The Gaussian expectation is :func:`initstudy.analysis.meanfield.gaussian_second_
 twins of the activations, the fixed points and the depth scales.
 
 :func:`theory_tables` sets the prediction for the study's MLPs beside what the trainer
-measured at init (:mod:`initstudy.train.probes`, epoch 0). The measurement is the variance
-``mean(z**2) - mean(z)**2`` over a probe batch and a layer's units, the prediction
-the mean square ``q``. They differ by the squared mean, whose expectation under
-i.i.d. zero-mean weights is ``sigma**2 sum_i abar_i**2 / width <= q / width``
-(``abar_i``: the batch mean of input ``i``; Jensen): at most ``1 / width`` relative.
+measured at init (:mod:`initstudy.train.probes`, epoch 0); the stability verdicts
+and the table that compares them are :mod:`initstudy.analysis.stability`'s. The
+measurement is the variance ``mean(z**2) - mean(z)**2`` over a probe batch and a
+layer's units, the prediction the mean square ``q``. They differ by the squared mean,
+whose expectation under i.i.d. zero-mean weights is ``sigma**2 sum_i abar_i**2 / width
+<= q / width`` (``abar_i``: the batch mean of input ``i``; Jensen): at most ``1 /
+width`` relative.
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from initstudy.analysis.audit import intended_scheme
 from initstudy.analysis.meanfield import gaussian_second_moment, resolve_activation
+from initstudy.analysis.sampling import class_declaration
+from initstudy.analysis.scheme import intended_scheme
+from initstudy.analysis.stability import CURVE, measured_profiles, stability_table
 from initstudy.data.datasets import DATASETS
 from initstudy.inits.resolve import build
 from initstudy.study.specs import parse
@@ -73,7 +77,7 @@ def predicted_variance(
 def sigma_w2_of(spec: Any, fan_in: int, fan_out: int) -> float:
     """``fan_in * Var(W)`` of a ``(fan_in, fan_out)`` Dense kernel drawn from ``spec``.
 
-    Uses the intended scheme the audit checks (:func:`initstudy.analysis.audit.intended_scheme`).
+    Uses the intended scheme the audit checks (:func:`initstudy.analysis.scheme.intended_scheme`).
     For orthogonal kernels, ``Var(W)`` is the mean square ``gain**2 / max(fan_in,
     fan_out)``. An all-zero kernel has ``sigma_w2 = 0``: every pre-activation is 0
     (no signal). Raises ``ValueError``, with the reason as its message, when the
@@ -83,7 +87,7 @@ def sigma_w2_of(spec: Any, fan_in: int, fan_out: int) -> float:
     parsed = parse(spec)
     if parsed.is_data_dependent:
         raise ValueError(f"data-dependent ({parsed.name}): rescaled on data, no variance ex ante")
-    scheme = intended_scheme(parsed)
+    scheme = intended_scheme(parsed, class_declaration)
     if scheme is None:
         raise ValueError("no intended scheme declared")
     if scheme.family == "constant" and scheme.mean == 0:
@@ -123,30 +127,8 @@ def measured_variance(
 
 # --------------------------------------------------------------------------------------
 # Theory beside measurement: the prediction for the study's MLPs against the per-layer
-# statistics the trainer measured at init (``results/signal.parquet``, epoch 0).
-
-#: A profile ``q_1..q_L`` is *stable* when ``max q / min q`` stays within this factor.
-STABLE_FACTOR = 10.0
-#: The columns that name one curve of the figure and one row of the stability table.
-CURVE = ["dataset", "activation", "initializer"]
-
-
-def profile_verdict(q, factor: float = STABLE_FACTOR) -> str:
-    """``stable``, ``vanishes``, ``explodes`` or ``no signal`` for a profile ``q_1..q_L``.
-
-    ``no signal``: every ``q_l`` is 0 (an all-zero kernel). ``stable``: every value is
-    finite and ``max q <= factor * min q``. Otherwise ``explodes`` when a value is not
-    finite (overflow) or ``q_L >= q_1``, else ``vanishes`` (``q`` reaching 0 included).
-    """
-    q = np.asarray(q, dtype=np.float64)
-    if np.all(q == 0):
-        return "no signal"
-    if not np.all(np.isfinite(q)):
-        return "explodes"
-    if q.min() > 0 and q.max() <= factor * q.min():
-        return "stable"
-    return "vanishes" if q[-1] < q[0] else "explodes"
-
+# statistics the trainer measured at init (``results/signal.parquet``, epoch 0),
+# compared by :mod:`initstudy.analysis.stability`.
 
 def input_size(dataset: str) -> int:
     """Features of a flattened input of ``dataset``: the first Dense layer's fan-in."""
@@ -183,73 +165,13 @@ def predicted_profiles(
     return pd.DataFrame(rows, columns=[*CURVE, "layer", "predicted"]), skipped
 
 
-def measured_profiles(signal: pd.DataFrame) -> pd.DataFrame:
-    """Measured pre-activation variance of the MLPs at init, per curve and layer.
-
-    ``signal`` is the tidy signal table (:mod:`initstudy.tables.build`); its epoch-0 rows
-    hold ``preactivation_var = mean(z**2) - mean(z)**2`` over the probe batch and the
-    layer's units, before any update. At layer ``l`` the runs of every depth
-    ``>= l``, seed and optimizer pool, since their first ``l`` kernels are drawn
-    alike. Columns: the curve, ``layer``, ``median``, ``low`` and ``high`` (the range
-    over runs) and ``runs``. A null variance (not finite when measured) counts as
-    ``inf``.
-    """
-    init = signal[(signal["epoch"] == 0) & (signal["arch"] == "mlp")]
-    variance = init["preactivation_var"].astype("float64").fillna(np.inf)
-    grouped = init.assign(variance=variance).groupby([*CURVE, "layer"], sort=False)
-    summary = grouped["variance"].agg(median="median", low="min", high="max", runs="size")
-    return summary.reset_index().astype({c: object for c in CURVE})
-
-
-def _ratio(q: np.ndarray) -> float:
-    """``q_L / q_1``; ``nan`` when ``q_1`` is 0 or not finite."""
-    return float(q[-1] / q[0]) if 0 < q[0] < math.inf else math.nan
-
-
-def _profiles(frame: pd.DataFrame, column: str) -> dict[tuple, np.ndarray]:
-    """``{curve: values of column by layer}``."""
-    ordered = frame.sort_values("layer")
-    return {key: g[column].to_numpy() for key, g in ordered.groupby(CURVE, sort=False)}
-
-
-def stability_table(
-    predicted: pd.DataFrame,
-    measured: pd.DataFrame,
-    skipped: dict[str, str],
-    curves: list[tuple[str, str, str]],
-    factor: float = STABLE_FACTOR,
-) -> pd.DataFrame:
-    """One row per curve ``(dataset, activation, initializer)``: theory and measurement.
-
-    ``theory`` and ``measured`` are :func:`profile_verdict` of the predicted ``q_l``
-    and of the median over runs of the measured variance (``skipped`` or ``not run``
-    when there is none); ``*_ratio`` is ``q_L / q_1``; ``layers`` the deepest layer
-    measured; ``note`` why the theory skips an initializer.
-    """
-    theory, medians = _profiles(predicted, "predicted"), _profiles(measured, "median")
-    rows = []
-    for curve in curves:
-        q, m = theory.get(curve), medians.get(curve)
-        rows.append(
-            {
-                **dict(zip(CURVE, curve)),
-                "theory": "skipped" if q is None else profile_verdict(q, factor),
-                "theory_ratio": math.nan if q is None else _ratio(q),
-                "measured": "not run" if m is None else profile_verdict(m, factor),
-                "measured_ratio": math.nan if m is None else _ratio(m),
-                "layers": 0 if m is None else len(m),
-                "note": skipped.get(curve[2], ""),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def theory_tables(config: dict[str, Any], signal: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Theory beside measurement for a study: ``theory_predicted``
     (:func:`predicted_profiles` for every (dataset, activation, initializer) of the grid
     at ``training.width`` and depths ``1..max(grid.depths)``), ``theory_measured``
-    (:func:`measured_profiles` of the study's MLPs) and ``theory`` (the stability
-    table, :func:`stability_table`, one row per curve)."""
+    (:func:`~initstudy.analysis.stability.measured_profiles` of the study's MLPs) and
+    ``theory`` (the stability table, :func:`~initstudy.analysis.stability.stability_table`,
+    one row per curve)."""
     grid, width = config["grid"], config["training"]["width"]
     depth = max(grid["depths"])
     labels = [parse(spec).label for spec in grid["initializers"]]

@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 
 from initstudy.analysis import stats
-from initstudy.analysis.audit import ALPHA, MIN_SAMPLES
 from initstudy.analysis.depth import spread_change
+from initstudy.analysis.scheme import ALPHA, MIN_SAMPLES
 from initstudy.analysis.settings import setting_columns
-from initstudy.analysis.theory import STABLE_FACTOR
+from initstudy.analysis.stability import STABLE_FACTOR
 from initstudy.analysis.trainability import ALL, DISTORTION_LINEAR
 from initstudy.paper.latex import escape_latex, latex_value, macro_name, num, p_cell, percent
 from initstudy.study.fields import GRID_DIMENSIONS

@@ -10,7 +10,7 @@ import pandas as pd
 
 from initstudy.analysis.settings import setting_columns
 from initstudy.analysis.guideline import LIST_SEPARATOR
-from initstudy.analysis.theory import CURVE
+from initstudy.analysis.stability import CURVE
 from initstudy.study import specs as initializers
 from initstudy.paper.latex import breakable, escape_latex, latex_value, num, p_cell, sparsify
 
