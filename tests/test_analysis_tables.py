@@ -34,6 +34,7 @@ from initstudy.analysis.settings import select, setting_columns, settings
 from initstudy.analysis.signal_profile import PROFILE_COLUMNS
 from initstudy.analysis.trainability import ALL, signal_trainability, spearman
 from initstudy.analysis.weight_choice import WEIGHT_RUNS_COLUMNS, weight_runs
+from initstudy.core.table_io import read_table, write_table, write_tables
 from initstudy.study.fields import CELL, EPOCH_METRICS, RUN_FIELDS
 from initstudy.study.paths import ANALYSIS_TABLES, STATS_TABLES
 from initstudy.tables.build import HISTORY_COLUMNS, RUN_COLUMNS, STRING_COLUMNS
@@ -234,14 +235,13 @@ def test_under_chance_the_best_is_not_the_best_raw_mean_and_every_consumer_uses_
     assert depth_frame(chance["friedman"], chance["bootstrap"])["best"].tolist() == ["b", "b"]
     row = overview(chance["friedman"], chance["pairwise"], best).iloc[0]
     assert (row["most_frequent_best"], row["most_frequent_best_wins"], row["best_cells"]) == ("b", 2, 2)
-    # and what write_analysis writes, for the figures and the paper
+    # and what the analysis writes, for the figures and the paper
     study = Study(runs=runs, history=pd.DataFrame(), signal=pd.DataFrame(), weights=pd.DataFrame(),
                   stats=chance, policy="chance")
     written = {}
     for name in ("best", "accuracy", "depth", "overview"):
         path = tmp_path / f"{name}.csv"
-        path.write_text(write.TABLES[name](inputs(study)).to_csv(index=False))
-        written[name] = write.read_csv(path)
+        written[name] = read_table(write_table(path, write.TABLES[name](inputs(study))))
     assert written["best"]["initializer"].tolist() == ["b", "b"]
     assert written["accuracy"].loc[written["accuracy"]["best"], "initializer"].tolist() == ["b", "b"]
     assert written["depth"]["best"].tolist() == ["b", "b"]
@@ -570,24 +570,24 @@ def test_overview_counts_the_statistics_tables(study, tables):
     assert (row["most_frequent_best"], row["most_frequent_best_wins"]) == (wins.idxmax(), wins.max())
 
 
-def test_write_analysis_writes_every_table_and_they_read_back(study, tables, tmp_path):
+def test_the_analysis_writes_every_catalog_table_and_they_read_back(study, tables, tmp_path):
     assert tuple(write.TABLES) == ANALYSIS_TABLES
-    written = write.write_analysis(inputs(study), tmp_path)
+    written = write_tables(write.compute(inputs(study)), {name: tmp_path / f"{name}.csv" for name in ANALYSIS_TABLES})
     assert [p.name for p in written] == [f"{name}.csv" for name in ANALYSIS_TABLES]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
     for name in ANALYSIS_TABLES:
-        back = write.read_table(tmp_path / f"{name}.csv")
+        back = read_table(tmp_path / f"{name}.csv")
         assert list(back.columns) == list(tables[name].columns) and len(back) == len(tables[name]), name
-    summary = write.read_csv(tmp_path / "rank_summary.csv")
+    summary = read_table(tmp_path / "rank_summary.csv")
     assert summary["with_best"].dtype == "boolean"
-    best = write.read_csv(tmp_path / "best.csv")
+    best = read_table(tmp_path / "best.csv")
     assert best["initializer"].tolist() == tables["best"]["initializer"].tolist()
     assert best["mean"].tolist() == tables["best"]["mean"].tolist()  # CSV floats round-trip exactly
 
 
 def test_stats_tables_read_back_with_their_policy(study, tmp_path):
-    stats.write_all(study.stats, tmp_path)
-    back = write.read_stats(tmp_path)
+    write_tables(study.stats, {name: tmp_path / f"{name}.csv" for name in STATS_TABLES})
+    back = {name: read_table(tmp_path / f"{name}.csv") for name in STATS_TABLES}
     assert tuple(back) == STATS_TABLES and back["friedman"]["reject"].dtype == "boolean"
     assert write.diverged_policy(back) == "chance"
     with pytest.raises(ValueError, match="mix diverged policies"):
@@ -598,7 +598,7 @@ def test_stats_tables_read_back_with_their_policy(study, tmp_path):
 
 def test_read_table_reads_parquet_too(study, tmp_path):
     study.runs.to_parquet(tmp_path / "runs.parquet")
-    pd.testing.assert_frame_equal(write.read_table(tmp_path / "runs.parquet"), study.runs)
+    pd.testing.assert_frame_equal(read_table(tmp_path / "runs.parquet"), study.runs)
 
 
 # ---------------------------------------------------------------- degenerate studies

@@ -15,7 +15,7 @@ from initstudy.analysis.claims import evaluate, rule
 from initstudy.analysis.claims.families import saxe2013
 from initstudy.analysis.claims.registry import ClaimError, Tables, resolve
 from initstudy.figures import registry as figures
-from initstudy.figures.catalog import CLAIM_FIGURE_TABLES
+from initstudy.study.catalog import CLAIM_FIGURES
 from initstudy.study import config as study_config
 
 CONFIG = REPO / "config" / "claims" / "saxe2013.yaml"
@@ -137,7 +137,7 @@ def test_the_figure_tables_and_figure(tmp_path):
     tables = history({"orthogonal": 0.0, "gaussian": 3.0}, never=lambda i, d, s: i == "gaussian" and s == 0
                      and d == 50)
     drawn = evaluate.figure_tables(claim, tables)
-    assert tuple(drawn) == CLAIM_FIGURE_TABLES["saxe2013"]
+    assert tuple(drawn) == CLAIM_FIGURES["saxe2013"].draws
     lines = drawn["lines"].set_index(["initializer", "depth"])
     assert lines.loc[("orthogonal", 2.0), "mean"] == pytest.approx(3.08 * STEPS_PER_EPOCH, rel=0.02)
     assert (lines["ci_low"] <= lines["mean"]).all() and (lines["mean"] <= lines["ci_high"]).all()

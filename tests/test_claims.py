@@ -23,10 +23,11 @@ from initstudy.analysis.claims import evaluate, inference, rule
 from initstudy.analysis.claims.families import symmetry
 from initstudy.analysis.claims.registry import FAMILIES, ClaimError, Tables, family, resolve
 from initstudy.figures import registry as figures
-from initstudy.figures.catalog import CLAIM_FIGURE_TABLES
 from initstudy.paper import macros as paper_macros
 from initstudy.paper import tables as paper_tables
 from initstudy.paper import typeset
+from initstudy.core.table_io import read_table
+from initstudy.study import catalog
 from initstudy.study import config as study_config
 from initstudy.study import paths
 from initstudy.study.fields import GRID_DIMENSIONS
@@ -415,7 +416,7 @@ def test_claim_verb_writes_the_verdict_and_figure_tables(tmp_path, capsys):
     assert cli.main(["claim", f"--config={config}", f"--tables-dir={study}", f"--out-dir={study}"]) == 0
     verdict = pd.read_csv(study / paths.CLAIM_VERDICT)
     assert list(verdict.columns) == evaluate.VERDICT_COLUMNS and verdict.iloc[0]["verdict"] == "PASS"
-    for table in CLAIM_FIGURE_TABLES["he2015"]:
+    for table in catalog.CLAIM_FIGURES["he2015"].draws:
         assert (study / f"{table}.csv").exists(), table
     assert "he2015: PASS" in capsys.readouterr().out
 
@@ -475,18 +476,18 @@ def test_every_claim_figure_draws_from_its_tables(tmp_path):
     issue 13 draw theirs in their own test files), and the draw verb draws it from them
     under any claim name."""
     claims_csv(tmp_path)
-    assert set(CLAIM_FIGURE_TABLES) == {name for name, fam in FAMILIES.items() if fam.figure_tables}
-    for statistic, names in CLAIM_FIGURE_TABLES.items():
-        assert FAMILIES[statistic].table_names == names
+    assert set(catalog.CLAIM_FIGURES) == {name for name, fam in FAMILIES.items() if fam.figure_tables}
+    for statistic, entry in catalog.CLAIM_FIGURES.items():
+        assert FAMILIES[statistic].table_names == entry.draws
     for statistic in ("he2015", "glorot2010", "symmetry"):
-        names = CLAIM_FIGURE_TABLES[statistic]
+        names = catalog.CLAIM_FIGURES[statistic].draws
         figure = tmp_path / "figures" / f"claim_renamed_{statistic}.pdf"
         tables = [f"--table={t}={tmp_path / statistic / f'{t}.csv'}" for t in names]
         assert cli.main(["draw", str(figure), f"--claim={statistic}", *tables]) == 0
         data = figure.read_bytes()
         assert data.startswith(b"%PDF-") and b"%%EOF" in data[-32:]
-    fig = figures.draw_claim("he2015", {t: pd.read_csv(tmp_path / "he2015" / f"{t}.csv")
-                                        for t in CLAIM_FIGURE_TABLES["he2015"]})
+    he2015 = catalog.CLAIM_FIGURES["he2015"]
+    fig = figures.draw(he2015, {t: pd.read_csv(tmp_path / "he2015" / f"{t}.csv") for t in he2015.draws})
     # accuracy panels per optimizer (2), variance panels per depth (2)
     assert len([ax for ax in fig.get_axes() if ax.get_visible()]) == 4
 
@@ -495,7 +496,7 @@ def test_every_claim_figure_draws_from_its_tables(tmp_path):
 
 
 def test_claims_table_and_macros(tmp_path):
-    claims = typeset.read_claims(claims_csv(tmp_path))
+    claims = read_table(claims_csv(tmp_path))
     latex = paper_tables.claims_table(claims)
     assert "\\toprule" in latex and latex.count("\\textbf{PASS}") == 1 and latex.count("\\textbf{FAIL}") == 1
     rows = [line for line in latex.splitlines() if line.endswith("\\\\") and "texttt" in line]

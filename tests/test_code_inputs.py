@@ -24,11 +24,12 @@ def files(*modules, **kwargs):
 def test_the_closure_of_stats_has_what_it_imports_and_nothing_else():
     stats = files("initstudy.analysis.stats")
     assert stats == sorted(stats)
-    for path in ("analysis/stats.py", "core/atomic.py", "core/faults.py", "study/fields.py",
+    for path in ("analysis/stats.py", "study/fields.py",
                  # the package __init__ files on the way are run by the import too
-                 "__init__.py", "analysis/__init__.py", "core/__init__.py", "study/__init__.py"):
+                 "__init__.py", "analysis/__init__.py", "study/__init__.py"):
         assert f"src/initstudy/{path}" in stats, path
-    elsewhere = tuple(f"src/initstudy/{name}" for name in ("figures", "train/", "cli"))
+    # stats computes; the verb's caller writes what it returns (core/table_io.py)
+    elsewhere = tuple(f"src/initstudy/{name}" for name in ("figures", "train/", "cli", "core/"))
     assert not [p for p in stats if p.startswith(elsewhere)]
 
 
@@ -67,7 +68,8 @@ def test_verbs_give_what_their_function_imports():
     # train.job imports the trainer and the model inside a function: they count
     train_files = files(*train)
     assert {"src/initstudy/train/trainer.py", "src/initstudy/models/packed.py",
-            "src/initstudy/data/datasets.py"} <= set(train_files)
+            "src/initstudy/data/datasets.py", "src/initstudy/data/generated.py",
+            "src/initstudy/data/keras_cache.py", "src/initstudy/data/splits.py"} <= set(train_files)
     assert "src/initstudy/cli.py" not in train_files  # shared by every verb: left out
     assert not [p for p in train_files if "figures" in p or "/analysis/" in p or "/tables/" in p]
     with pytest.raises(ValueError, match="no function cmd_frobnicate"):

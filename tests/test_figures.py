@@ -12,14 +12,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from synthetic_observations import GAIN, signal_rows, weight_rows
 
 from initstudy.figures import registry
-from initstudy.figures.catalog import FIGURE_TABLES
 from initstudy.analysis import stats
 from initstudy.analysis.curves import learning_curves
 from initstudy.analysis.ranks import not_worse_than_best, rank_summary
 from initstudy.analysis.signal_profile import deepest_at_init, signal_profiles
 from initstudy.analysis.trainability import signal_trainability, spearman, spearman_table
 from initstudy.analysis.weight_choice import weight_runs
-from initstudy.analysis.write import read_table
+from initstudy.core.table_io import read_table
+from initstudy.study import catalog
 from initstudy.figures import curves, signal, style
 from initstudy.study.fields import RUN_FIELDS
 
@@ -179,7 +179,7 @@ def tables(tidy) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def drawn(tables) -> dict:
     """Every figure of the registry, drawn once."""
-    return {name: registry.draw(name, tables) for name in registry.FIGURES}
+    return {f"{name}.pdf": registry.draw(entry, tables) for name, entry in registry.FIGURES.items()}
 
 
 def _legend_labels(fig) -> list[str]:
@@ -223,7 +223,7 @@ def test_same_initializer_same_style_in_every_figure(drawn, tables):
     """Each initializer has one colour and marker in every figure's legend and points."""
     styles = style.initializer_styles(INITIALIZERS)
     expected = {label: (tuple(s["color"]), s["marker"]) for label, s in styles.items()}
-    with_legend = [n for n in registry.FIGURES if n not in ("heatmaps.pdf", "weight_histograms.pdf")]
+    with_legend = [f"{n}.pdf" for n in registry.FIGURES if n not in ("heatmaps", "weight_histograms")]
     for name in with_legend:
         (legend,) = drawn[name].legends
         seen = {h.get_label(): (tuple(h.get_color()), h.get_marker()) for h in legend.legend_handles
@@ -260,7 +260,7 @@ def test_zero_floor():
 def test_same_tables_same_bytes(tables, tmp_path):
     """No creation date and no randomness in drawing: a figure is reproducible to the byte."""
     for name in ("a.pdf", "b.pdf"):
-        style.save(registry.draw("accuracy_vs_depth.pdf", tables), tmp_path / name)
+        style.save(registry.draw(registry.FIGURES["accuracy_vs_depth"], tables), tmp_path / name)
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
 
 
@@ -468,7 +468,7 @@ def test_mean_ranks_bar_spans_the_rows_with_the_best(tables):
     best = summary.loc[at_8, "mean_rank"].idxmin()
     summary.loc[at_8, "with_best"] = False
     summary.loc[best, "with_best"] = True
-    relu = _panels(registry.draw("mean_ranks.pdf", {"rank_summary": summary}))[0]
+    relu = _panels(registry.draw(registry.FIGURES["mean_ranks"], {"rank_summary": summary}))[0]
     bars = [line for line in relu.get_lines() if line.get_linewidth() == 5]
     assert list(bars[1].get_xdata()) == pytest.approx([summary.loc[best, "mean_rank"]] * 2)
 
@@ -511,7 +511,7 @@ def test_theory_vs_measurement(drawn, tables):
 
 def test_theory_marks_an_initializer_without_signal():
     theory = synthetic_theory(labels=("he_normal", "zeros"), activations=("relu",), depth=4)
-    fig = registry.draw("theory_vs_measurement.pdf", theory)
+    fig = registry.draw(registry.FIGURES["theory_vs_measurement"], theory)
     assert _legend_labels(fig)[:2] == ["he_normal", "zeros (variance 0: not drawn)"]
     ax = _panels(fig)[0]
     assert ax.get_yscale() == "log" and ax.get_yticklabels()[0].get_text() != ""  # narrow: plain 1-2-5 labels
@@ -522,11 +522,10 @@ def test_theory_marks_an_initializer_without_signal():
 
 def test_registry_names_every_figure_and_its_tables():
     assert list(registry.FIGURES) == [
-        "learning_curves.pdf", "accuracy_vs_depth.pdf", "activation_std_at_init.pdf", "grad_norm_at_init.pdf",
-        "signal_vs_accuracy.pdf", "heatmaps.pdf", "mean_ranks.pdf", "weight_histograms.pdf",
-        "theory_vs_measurement.pdf",
+        "learning_curves", "accuracy_vs_depth", "activation_std_at_init", "grad_norm_at_init",
+        "signal_vs_accuracy", "heatmaps", "mean_ranks", "weight_histograms", "theory_vs_measurement",
     ]
-    tables = {t for names in FIGURE_TABLES.values() for t in names}
+    tables = {t for entry in catalog.FIGURES for t in entry.draws}
     assert tables == {"curves", "bootstrap", "divergence", "signal_profile", "trainability", "spearman",
                       "rank_summary", "weights", "weight_runs", "theory_predicted", "theory_measured", "theory"}
 
@@ -543,8 +542,8 @@ def test_write_draws_every_figure_from_table_files(tmp_path):
             table.to_parquet(paths[name])
         else:
             table.to_csv(paths[name], index=False)
-    written = registry.write([tmp_path / "figures" / name for name in registry.FIGURES], paths)
-    assert [p.name for p in written] == list(registry.FIGURES)
+    written = registry.write([tmp_path / "figures" / f"{name}.pdf" for name in registry.FIGURES], paths)
+    assert [p.stem for p in written] == list(registry.FIGURES)
     for path in written:
         _assert_pdf(path)
     read = read_table(paths["trainability"])

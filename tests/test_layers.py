@@ -49,9 +49,46 @@ def test_parsing_the_workflow_imports_no_keras_tensorflow_or_plotting():
     """What the Snakefile imports when parsed, and the per-run work it does there."""
     script = (
         "import sys; from initstudy.study import config, paths; from initstudy.core import code;"
-        "from initstudy.figures import catalog; from initstudy.train import pending;"
+        "from initstudy.study import catalog; from initstudy.core.atomic import write_text; from initstudy.train import pending;"
         f"cfg = config.load({str(REPO / 'config' / 'config.yaml')!r}); state = pending.pending(cfg, '/nonexistent');"
         "bad = [m for m in ('keras', 'tensorflow', 'jax', 'matplotlib', 'seaborn') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+#: Stages the presentation (figures, paper) must not reach: they import Keras or
+#: TensorFlow, or hold data and training. A figure draws a table and the paper
+#: typesets one; the constants they cite live in Keras-free analysis modules
+#: (initstudy.analysis.scheme, initstudy.analysis.stability).
+KERAS_STAGES = ("data", "inits", "models", "train")
+
+
+def _stage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+@pytest.mark.parametrize("module", [m for m in modules() if _stage(m) in ("figures", "paper")])
+def test_presentation_reaches_no_keras_stage(module):
+    """Every module a figure or paper module imports, transitively, by the machinery that
+    derives the rules' `code` inputs (imports inside functions count too)."""
+    reached = sorted(m for m in code.closure([module]) if _stage(m) in KERAS_STAGES)
+    assert not reached, f"{module} reaches {reached}"
+
+
+def test_the_typeset_rules_code_is_keras_free():
+    """The `code` input of the typeset rule: no file of a Keras, data or training stage."""
+    files = code.source_files(code.verb_modules("typeset"), relative_to=PACKAGE.parent)
+    assert "initstudy/paper/typeset.py" in files
+    assert not [f for f in files if f.split("/")[1] in KERAS_STAGES]
+
+
+def test_typesetting_imports_no_keras_or_tensorflow():
+    script = (
+        "import sys; import initstudy.paper.typeset;"
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow'});"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

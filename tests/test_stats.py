@@ -15,6 +15,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from initstudy.analysis import stats
+from initstudy.core.table_io import write_tables
 
 FAST = 999  # bootstrap resamples in tests
 CELL_VALUES = {"dataset": "mnist1d", "arch": "mlp", "activation": "relu", "optimizer": "sgd", "depth": 4}
@@ -523,7 +524,7 @@ def test_compute_all_end_to_end(tmp_path):
     ]
     assert one(tables["bootstrap"], depth=8, initializer="zeros")["reason"].startswith("all 6 results equal")
 
-    stats.write_all(tables, tmp_path)
+    write_tables(tables, {name: tmp_path / f"{name}.csv" for name in tables})
     for name, table in tables.items():
         back = pd.read_csv(tmp_path / f"{name}.csv")
         assert list(back.columns) == list(table.columns) and len(back) == len(table)

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO
 from initstudy.analysis import stats
-from initstudy.figures.catalog import FIGURE_TABLES
+from initstudy.study import catalog
 from initstudy.study import paths
 from workflow_copy import copy_workflow  # bench/workflow_copy.py (pytest's pythonpath)
 
@@ -140,8 +140,8 @@ def test_tiny_study_end_to_end_to_the_pdf(tiny_run):
     # every analysis table, every figure and every generated table the paper cites
     for name in (*paths.ANALYSIS_TABLES, *paths.THEORY_TABLES):
         assert (workdir / paths.ANALYSIS_DIR / f"{name}.csv").stat().st_size > 0, name
-    for name in FIGURE_TABLES:
-        assert (workdir / "paper" / "generated" / "figures" / name).read_bytes().startswith(b"%PDF-")
+    for figure in catalog.FIGURES:
+        assert (workdir / figure.path).read_bytes().startswith(b"%PDF-")
     for name in paths.LATEX_TABLES:
         assert "\\toprule" in (workdir / "paper" / "generated" / "tables" / f"{name}.tex").read_text()
     variables = (workdir / "paper" / "generated" / "variables.tex").read_text()
@@ -152,19 +152,25 @@ def test_tiny_study_end_to_end_to_the_pdf(tiny_run):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "WARNING" not in proc.stderr, proc.stderr[-3000:]
     html = (workdir / "report.html").read_text()
-    for name in [*FIGURE_TABLES, *(f"{t}.csv" for t in STATS_COLUMNS), "main.pdf"]:
+    for name in [*(f"{f.name}.pdf" for f in catalog.FIGURES), *(f"{t}.csv" for t in STATS_COLUMNS), "main.pdf"]:
         assert name in html, name
     assert "Holm-corrected within the cell" in html and "policy <tt class=\\\"docutils literal\\\">chance" in html
 
-    # Editing drawing code redraws exactly the figures that import it, then the PDF;
+    # Editing the shared style redraws every figure, editing one drawing module its own figure alone,
+    # then the PDF;
     # editing typesetting code rebuilds the text and the PDF; neither retrains.
-    figures = {f"figure_{name.removesuffix('.pdf')}" for name in FIGURE_TABLES}
+    figures = {f"figure_{figure.name}" for figure in catalog.FIGURES}
     style_py = workdir / "src" / "initstudy" / "figures" / "style.py"
     style_py.write_text(style_py.read_text() + "\n# a change\n")
     proc = snakemake(workdir, "-n")
     planned = set(job_counts(proc.stdout + proc.stderr))
     assert planned == {*figures, "paper", "all"}, planned
     style_py.write_text(style_py.read_text().removesuffix("\n# a change\n"))
+    weights_py = workdir / "src" / "initstudy" / "figures" / "weights.py"
+    weights_py.write_text(weights_py.read_text() + "\n# a change\n")
+    proc = snakemake(workdir, "-n")
+    assert set(job_counts(proc.stdout + proc.stderr)) == {"figure_weight_histograms", "paper", "all"}
+    weights_py.write_text(weights_py.read_text().removesuffix("\n# a change\n"))
     latex_py = workdir / "src" / "initstudy" / "paper" / "latex.py"
     latex_py.write_text(latex_py.read_text() + "\n# a change\n")
     proc = snakemake(workdir, "-n")

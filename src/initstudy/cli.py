@@ -113,29 +113,28 @@ def cmd_resolve_config(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    import pandas as pd
-
     from initstudy.analysis import stats
+    from initstudy.core.table_io import read_table, write_tables
 
-    tables = stats.compute_all(pd.read_parquet(args.runs), diverged_policy=args.diverged_policy, alpha=args.alpha)
-    stats.write_all(tables, args.out_dir)
+    tables = stats.compute_all(read_table(args.runs), diverged_policy=args.diverged_policy, alpha=args.alpha)
+    write_tables(tables, {name: Path(args.out_dir) / f"{name}.csv" for name in paths_of.STATS_TABLES})
     print(f"{', '.join(tables)} -> {args.out_dir}")
     return 0
 
 
 def cmd_analyze(args) -> int:
-    import pandas as pd
-
     from initstudy.analysis import write
+    from initstudy.core.table_io import read_table, write_tables
     from initstudy.study import config
 
-    stats_tables = write.read_stats(args.stats_dir)
+    stats_tables = {name: read_table(Path(args.stats_dir) / f"{name}.csv") for name in paths_of.STATS_TABLES}
     cfg = config.load(args.config)
     inputs = write.Inputs(
-        **{name: pd.read_parquet(getattr(args, name)) for name in paths_of.ANALYZED_TABLES},
+        **{name: read_table(getattr(args, name)) for name in paths_of.ANALYZED_TABLES},
         stats=stats_tables, diverged_policy=write.diverged_policy(stats_tables), alpha=cfg["stats"]["alpha"],
     )
-    for path in write.write_analysis(inputs, args.out_dir):
+    out = {name: Path(args.out_dir) / f"{name}.csv" for name in paths_of.ANALYSIS_TABLES}
+    for path in write_tables(write.compute(inputs), out):
         print(path)
     return 0
 
@@ -204,7 +203,7 @@ def cmd_claim(args) -> int:
     from initstudy.analysis.claims import evaluate
     from initstudy.analysis.claims.families.symmetry import ControlViolation
     from initstudy.analysis.claims.registry import ClaimError
-    from initstudy.core.atomic import write_text
+    from initstudy.core.table_io import write_tables
     from initstudy.study import config
 
     cfg = config.load(args.config)
@@ -214,16 +213,14 @@ def cmd_claim(args) -> int:
     name = evaluate.claim_name(args.config)
     tables = evaluate.read_tables(args.tables_dir)
     out = Path(args.out_dir)
-    written = [out / paths_of.CLAIM_VERDICT]
     try:
         verdict = evaluate.verdicts(name, cfg["claim"], tables)
         figure_tables = evaluate.figure_tables(cfg["claim"], tables)
     except ClaimError as exc:
         raise UsageError(f"{args.config}: {exc}") from None
-    write_text(written[0], verdict.to_csv(index=False))
-    for table, frame in figure_tables.items():
-        written.append(out / f"{table}.csv")
-        write_text(written[-1], frame.to_csv(index=False))
+    figure_paths = {table: out / f"{table}.csv" for table in evaluate.figure_table_names(cfg["claim"])}
+    written = write_tables({"verdict": verdict, **figure_tables},
+                           {"verdict": out / paths_of.CLAIM_VERDICT, **figure_paths})
     for path in written:
         print(path)
     claim = verdict.iloc[0]
@@ -236,28 +233,23 @@ def cmd_claim(args) -> int:
 
 
 def cmd_claims_table(args) -> int:
-    import pandas as pd
-
     from initstudy.analysis.claims import evaluate
-    from initstudy.core.atomic import write_text
+    from initstudy.core.table_io import read_table, write_table
 
-    table = evaluate.claims_table([pd.read_csv(path, keep_default_na=False, na_values=[""])
-                                   for path in args.verdicts])
-    write_text(args.out, table.to_csv(index=False))
+    table = evaluate.claims_table([read_table(path) for path in args.verdicts])
+    write_table(args.out, table)
     print(f"{len(table)} claims -> {args.out}")
     return 0
 
 
 def cmd_check_controls(args) -> int:
-    import pandas as pd
-
     from initstudy.analysis.claims.families import symmetry
-    from initstudy.core.atomic import write_text
+    from initstudy.core.table_io import read_table, write_table
 
-    runs = pd.read_parquet(args.runs)
+    runs = read_table(args.runs)
     table = symmetry.control_table(runs, args.margin)
     if args.out:
-        write_text(args.out, table.to_csv(index=False))
+        write_table(args.out, table)
     try:
         symmetry.check(runs, args.margin)
     except symmetry.ControlViolation as exc:
@@ -272,6 +264,18 @@ def cmd_typeset_claims(args) -> int:
     for path in typeset.write_claims(args.claims, args.out_dir):
         print(path)
     return 0
+
+
+def cmd_publish(args) -> int:
+    from initstudy.study import config, publish
+
+    try:
+        files = publish.archive(config.load(args.config), args.out)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{len(files)} files -> {args.out}")
+    return 0
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="initstudy", description=__doc__.splitlines()[0])
@@ -383,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--claims", default=paths_of.CLAIMS_TABLE)
     p.add_argument("--out-dir", default=paths_of.GENERATED)
     p.set_defaults(func=cmd_typeset_claims)
+
+    p = sub.add_parser("publish", help="the study's published tables in one archive (what from_tables=True reads)")
+    p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)
+    p.add_argument("--out", default=paths_of.PUBLISHED)
+    p.set_defaults(func=cmd_publish)
 
     args = parser.parse_args(argv)
     from initstudy.core.runtime import DeviceError

@@ -9,8 +9,11 @@ import os
 import sys
 
 from initstudy.core import code as code_inputs
+from initstudy.core.atomic import write_text
+from initstudy.study import catalog as study_catalog
 from initstudy.study import config as study_config
 from initstudy.study import paths as study_paths
+from initstudy.study import publish as study_publish
 
 try:
     study_config.check(config)
@@ -63,3 +66,17 @@ def verb_code(verb, *modules):
     imports; cli.py, shared by every verb, is not listed) and of `modules` (e.g. ones
     a config names, imported by name at run time)."""
     return code(*code_inputs.verb_modules(verb, root=CODE_ROOT), *modules)
+
+
+# The report's captions are the catalog's text; Snakemake reads a caption from a file,
+# so each is written (when it changed) where the report looks for it.
+REPORT_CAPTIONS = os.path.abspath(os.path.join(study_paths.RESULTS, "report"))
+
+
+def report_caption(entry):
+    """The caption file of catalog entry `entry`, written from its text."""
+    path = os.path.join(REPORT_CAPTIONS, f"{entry.kind}_{entry.name}.rst")
+    text = entry.caption + "\n"
+    if not os.path.isfile(path) or open(path, encoding="utf-8").read() != text:
+        write_text(path, text, durable=False)
+    return path

@@ -4,8 +4,8 @@
 # Wilson CIs of divergence, mean ranks; diverged runs enter as
 # config["stats"]["diverged_policy"] says); `analyze` derives the rest from the tidy
 # and stats tables; `audit` checks what each initializer draws; `theory` sets the
-# mean-field prediction beside the variance measured at init.
-from initstudy.figures.catalog import CLAIM_FIGURE_TABLES
+# mean-field prediction beside the variance measured at init. Every output is an entry
+# of initstudy.study.catalog.
 
 
 rule stats:
@@ -14,12 +14,10 @@ rule stats:
         code=verb_code("stats"),
     output:
         **{
-            name: report(
-                f"{study_paths.STATS_DIR}/{name}.csv",
-                caption=f"../report/{name}.rst",
-                category="Statistical tests",
+            table.name: report(
+                table.path, caption=report_caption(table), category=table.category
             )
-            for name in study_paths.STATS_TABLES
+            for table in study_catalog.of_kind("stats")
         },
     log:
         "logs/stats.log",
@@ -41,10 +39,7 @@ rule analyze:
         config=study_paths.RESOLVED_CONFIG,
         code=verb_code("analyze"),
     output:
-        **{
-            name: f"{study_paths.ANALYSIS_DIR}/{name}.csv"
-            for name in study_paths.ANALYSIS_TABLES
-        },
+        **study_catalog.paths("analysis"),
     log:
         "logs/analyze.log",
     conda:
@@ -78,10 +73,7 @@ rule theory:
         signal=study_paths.TABLES["signal"],
         code=verb_code("theory"),
     output:
-        **{
-            name: f"{study_paths.ANALYSIS_DIR}/{name}.csv"
-            for name in study_paths.THEORY_TABLES
-        },
+        **study_catalog.paths("theory"),
     log:
         "logs/theory.log",
     conda:
@@ -111,7 +103,7 @@ rule check_controls:
 
 
 # Each claim decided from its tables (config/claims/<name>.yaml): its verdict and the
-# tables of its figure (initstudy.figures.catalog.CLAIM_FIGURE_TABLES), then one table
+# tables of its figure (its statistic's entry of initstudy.study.catalog.CLAIM_FIGURES), then one table
 # of every claim. A claim's own zeros runs are checked as the study's are.
 for claim_name, claim_config in CLAIMS.items():
     claim_folder = study_paths.claim_dir(claim_name)
@@ -125,12 +117,11 @@ for claim_name, claim_config in CLAIMS.items():
             code=verb_code("claim"),
         output:
             verdict=f"{claim_folder}/{study_paths.CLAIM_VERDICT}",
-            figure_tables=[
-                f"{claim_folder}/{table}.csv"
-                for table in CLAIM_FIGURE_TABLES.get(
-                    claim_config["claim"]["statistic"], ()
-                )
-            ],
+            figure_tables=list(
+                study_paths.claim_figure_tables(
+                    claim_name, claim_config["claim"]["statistic"]
+                ).values()
+            ),
         log:
             f"logs/claims/{claim_name}/claim.log",
         localrule: True
@@ -144,6 +135,8 @@ for claim_name, claim_config in CLAIMS.items():
             " --out-dir {params.out_dir:q} > {log:q} 2>&1 || (tail -n 20 {log:q} >&2; exit 1)"
 
 
+CLAIMS_TABLE_ENTRY = study_catalog.of_kind("claims_table")[0]
+
 if CLAIMS:
 
     rule claims_table:
@@ -153,8 +146,8 @@ if CLAIMS:
         output:
             report(
                 study_paths.CLAIMS_TABLE,
-                caption="../report/claims.rst",
-                category="Claims",
+                caption=report_caption(CLAIMS_TABLE_ENTRY),
+                category=CLAIMS_TABLE_ENTRY.category,
             ),
         log:
             "logs/claims/claims_table.log",

@@ -14,11 +14,7 @@ rule typeset:
         provenance=study_paths.PROVENANCE,
         code=verb_code("typeset"),
     output:
-        f"{study_paths.GENERATED}/variables.tex",
-        [
-            f"{study_paths.LATEX_TABLES_DIR}/{name}.tex"
-            for name in study_paths.LATEX_TABLES
-        ],
+        [a.path for a in study_catalog.of_kind("typeset")],
     log:
         "logs/typeset.log",
     conda:
@@ -47,7 +43,7 @@ if CLAIMS:
             claims=study_paths.CLAIMS_TABLE,
             code=verb_code("typeset-claims"),
         output:
-            [f"{study_paths.GENERATED}/{name}" for name in study_paths.CLAIMS_GENERATED],
+            [a.path for a in study_catalog.of_kind("typeset_claims")],
         log:
             "logs/claims/typeset.log",
         conda:
@@ -64,12 +60,19 @@ if CLAIMS:
     PAPER_GENERATED.extend([*rules.typeset_claims.output, *CLAIM_FIGURES])
 
 
+PAPER_ENTRY = study_catalog.of_kind("paper")[0]
+
+
 rule paper:
     input:
         PAPER_GENERATED,
         tex=PAPER_SOURCES,
     output:
-        report(study_paths.PAPER_PDF, caption="../report/paper.rst", category="Paper"),
+        report(
+            study_paths.PAPER_PDF,
+            caption=report_caption(PAPER_ENTRY),
+            category=PAPER_ENTRY.category,
+        ),
     log:
         "logs/paper.log",
     conda:
@@ -83,3 +86,26 @@ rule paper:
 localrules:
     typeset,
     paper,
+
+
+# `snakemake publish`: what the study publishes (initstudy.study.catalog marks it), in
+# one archive; unpacked into a fresh checkout's results/, it rebuilds the paper with
+# --config from_tables=True.
+rule publish:
+    input:
+        [
+            path
+            for path in study_publish.published_paths(CLAIMS)
+            if path != study_paths.RESOLVED_CONFIG
+        ],
+        config=study_paths.RESOLVED_CONFIG,
+        code=verb_code("publish"),
+    output:
+        study_paths.PUBLISHED,
+    log:
+        "logs/publish.log",
+    localrule: True
+    conda:
+        "../envs/initstudy.yaml"
+    shell:
+        "python -m initstudy publish --config {input.config:q} --out {output:q} > {log:q} 2>&1"

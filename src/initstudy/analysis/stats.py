@@ -31,16 +31,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import warnings
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from initstudy.core.atomic import write_text
 from initstudy.study import fields
 
 CELL = list(fields.CELL)
@@ -468,9 +465,3 @@ def _table(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     if "reject" in columns:
         table["reject"] = table["reject"].astype("boolean")
     return table
-
-
-def write_all(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -> None:
-    """Write each table to ``<out_dir>/<key>.csv`` atomically (NaN and NA as empty fields)."""
-    for name, table in tables.items():
-        write_text(Path(out_dir) / f"{name}.csv", table.to_csv(index=False))

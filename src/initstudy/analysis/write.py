@@ -1,12 +1,10 @@
-"""Every analysis table of a study, computed once from the tidy and statistics tables
-and written as CSV: what the figures draw and the paper typesets.
-
-``results/analysis/<name>.csv`` for each name of :data:`TABLES`.
+"""Every analysis table of a study, computed once from the tidy and statistics tables:
+what the figures draw and the paper typesets (``results/analysis/<name>.csv``, as
+:mod:`initstudy.study.catalog` names them).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, NamedTuple
 
 import pandas as pd
@@ -22,9 +20,6 @@ from initstudy.analysis.ranks import rank_summary
 from initstudy.analysis.signal_profile import signal_profiles
 from initstudy.analysis.trainability import signal_trainability, spearman_table
 from initstudy.analysis.weight_choice import weight_runs
-from initstudy.core.atomic import write_text
-from initstudy.study.paths import ANALYSIS_TABLES, STATS_TABLES
-
 
 
 class Inputs(NamedTuple):
@@ -37,23 +32,6 @@ class Inputs(NamedTuple):
     stats: dict[str, pd.DataFrame]
     diverged_policy: str
     alpha: float
-
-
-def read_csv(path: str | Path) -> pd.DataFrame:
-    """A CSV table of the study (``reject`` and ``with_best`` as nullable booleans,
-    empty fields as NaN)."""
-    return pd.read_csv(path, dtype={"reject": "boolean", "with_best": "boolean"}, keep_default_na=False,
-                       na_values=[""])
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A table of the study: Parquet or CSV (:func:`read_csv`)."""
-    path = Path(path)
-    return pd.read_parquet(path) if path.suffix == ".parquet" else read_csv(path)
-
-
-def read_stats(stats_dir: str | Path) -> dict[str, pd.DataFrame]:
-    return {name: read_csv(Path(stats_dir) / f"{name}.csv") for name in STATS_TABLES}
 
 
 def _trainability(i: Inputs) -> pd.DataFrame:
@@ -78,10 +56,6 @@ TABLES: dict[str, Callable[[Inputs], pd.DataFrame]] = {
 }
 
 
-if tuple(TABLES) != ANALYSIS_TABLES:  # the workflow names the outputs from initstudy.study.paths
-    raise ImportError("initstudy.analysis.write.TABLES and initstudy.study.paths.ANALYSIS_TABLES differ")
-
-
 def diverged_policy(tables: dict[str, pd.DataFrame]) -> str:
     """The one diverged-run policy the stats tables were computed with."""
     policies = set(tables["bootstrap"]["diverged_policy"])
@@ -90,11 +64,8 @@ def diverged_policy(tables: dict[str, pd.DataFrame]) -> str:
     return policies.pop()
 
 
-def write_analysis(inputs: Inputs, out_dir: str | Path) -> list[Path]:
-    """Compute every table of :data:`TABLES` and write ``<out_dir>/<name>.csv`` atomically."""
-    written = []
-    for name, compute in TABLES.items():
-        path = Path(out_dir) / f"{name}.csv"
-        write_text(path, compute(inputs).to_csv(index=False))
-        written.append(path)
-    return written
+def compute(inputs: Inputs) -> dict[str, pd.DataFrame]:
+    """Every table of :data:`TABLES`, by name (the catalog's analysis tables: the CLI
+    writes them with :func:`initstudy.core.table_io.write_tables`, which refuses a set of
+    names other than the catalog's)."""
+    return {name: table(inputs) for name, table in TABLES.items()}

@@ -10,7 +10,6 @@ run they show is a column of an analysis or statistics table.
 - :mod:`~initstudy.figures.comparison`: heatmaps, mean-rank diagram;
 - :mod:`~initstudy.figures.weights`: weight histograms;
 - :mod:`~initstudy.figures.theory`: mean-field theory beside measurement;
-- :mod:`~initstudy.figures.catalog`: which tables each figure draws (no plotting
-  imports: the workflow reads it when parsed);
-- :mod:`~initstudy.figures.registry`: drawing by file name (:func:`draw`, :func:`write`).
+- :mod:`~initstudy.figures.registry`: drawing the figures :mod:`initstudy.study.catalog`
+  names, each by the function and from the tables its entry names.
 """

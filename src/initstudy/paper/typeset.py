@@ -10,8 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from initstudy.analysis.write import diverged_policy, read_csv, read_stats
+from initstudy.analysis.write import diverged_policy
 from initstudy.core.atomic import write_text
+from initstudy.core.table_io import read_table
 from initstudy.paper import macros, tables
 from initstudy.paper.latex import escape_latex, macro_file, merge_macros
 from initstudy.study import config as study_config
@@ -51,14 +52,14 @@ def load(runs: str | Path, analysis_dir: str | Path, stats_dir: str | Path, audi
     its defaults are filled in (the paper cites every training setting, given or not).
     ``claims`` (``claims.csv``) is optional: without it the claims are not typeset."""
     return Inputs(
-        runs=pd.read_parquet(runs),
-        analysis={name: read_csv(Path(analysis_dir) / f"{name}.csv") for name in ANALYSIS_TABLES},
-        audit=read_csv(audit),
-        theory=read_csv(theory),
-        policy=diverged_policy(read_stats(stats_dir)),
+        runs=read_table(runs),
+        analysis={name: read_table(Path(analysis_dir) / f"{name}.csv") for name in ANALYSIS_TABLES},
+        audit=read_table(audit),
+        theory=read_table(theory),
+        policy=diverged_policy({"bootstrap": read_table(Path(stats_dir) / "bootstrap.csv")}),
         config=study_config.load(config),
         provenance=load_provenance(provenance),
-        claims=None if claims is None else read_claims(claims),
+        claims=None if claims is None else read_table(claims),
     )
 
 
@@ -152,11 +153,6 @@ GENERIC_CAPTION = "The claim's statistic."
 CLAIM_TEXTS = "sections/claims"
 
 
-def read_claims(path: str | Path) -> pd.DataFrame:
-    """``claims.csv`` (empty fields as NaN)."""
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
-
-
 def claim_figure(row) -> str:
     """The figure environment of one claim (``<figures>/claim_<name>.pdf``)."""
     figure = f"{FIGURES_DIR.removeprefix('paper/')}/claim_{row.name}.pdf"
@@ -222,7 +218,7 @@ def claims_texts(claims: pd.DataFrame) -> dict[str, str]:
 def write_claims(claims: str | Path, out_dir: str | Path) -> list[Path]:
     """Write the claims' files (:func:`claims_texts`) of ``claims.csv`` below ``out_dir``."""
     written = []
-    for name, text in claims_texts(read_claims(claims)).items():
+    for name, text in claims_texts(read_table(claims)).items():
         path = Path(out_dir) / name
         write_text(path, text)
         written.append(path)

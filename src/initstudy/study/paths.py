@@ -1,61 +1,55 @@
-"""Where the study's outputs live, each path defined once (relative to the working
-directory the workflow runs in). The CLI's defaults and the workflow's rules read
-them from here."""
+"""Where the study's outputs live (relative to the working directory the workflow runs
+in): the folders of its runs, and each artifact's path as :mod:`initstudy.study.catalog`
+names it. The CLI's defaults and the workflow's rules read them from here."""
 
 from __future__ import annotations
 
-RESULTS = "results"
-#: One folder per run below it: ``<RUNS_ROOT>/<run_id>/record.json``.
+from initstudy.study import catalog
+
+RESULTS = catalog.RESULTS
+#: The runs' records: ``<RUNS_ROOT>/<dataset>/.../s<seed>/record-<identity hash>.json``.
 RUNS_ROOT = f"{RESULTS}/runs"
 CHECKPOINTS = f"{RESULTS}/checkpoints"
 #: One manifest per pack of pending runs (the input of its train job) and its done marker.
 PACKS_DIR = f"{RESULTS}/packs"
-RESOLVED_CONFIG = f"{RESULTS}/config.resolved.yaml"
-PROVENANCE = f"{RESULTS}/provenance.json"
+RESOLVED_CONFIG = catalog.path("config", "resolved_config")
+PROVENANCE = catalog.path("provenance", "provenance")
 #: The tidy tables: name -> path.
-TABLES = {
-    "runs": f"{RESULTS}/runs.parquet",
-    "history": f"{RESULTS}/history.parquet",
-    "signal": f"{RESULTS}/signal.parquet",
-    "weights": f"{RESULTS}/weights.parquet",
-    "jacobian": f"{RESULTS}/jacobian.parquet",
-}
+TABLES = catalog.paths("tidy")
 #: The tidy tables the study's analysis reads (the Jacobian spectra are for claims).
 ANALYZED_TABLES = ("runs", "history", "signal", "weights")
-STATS_DIR = f"{RESULTS}/stats"
-AUDIT = f"{RESULTS}/audit.csv"
-ANALYSIS_DIR = f"{RESULTS}/analysis"
-#: The analysis tables (``<ANALYSIS_DIR>/<name>.csv``) of
-#: :data:`initstudy.analysis.write.TABLES`, and those of the theory verb.
-ANALYSIS_TABLES = ("accuracy", "best", "curves", "signal_profile", "trainability", "spearman", "rank_summary",
-                   "weight_runs", "depth", "depth_summary", "guideline", "power", "overview")
-THEORY_TABLES = ("theory_predicted", "theory_measured", "theory")
-STATS_TABLES = ("friedman", "pairwise", "bootstrap", "ranks", "divergence")
-GENERATED = "paper/generated"
-FIGURES_DIR = f"{GENERATED}/figures"
-LATEX_TABLES_DIR = f"{GENERATED}/tables"
+STATS_DIR = catalog.STATS_DIR
+AUDIT = catalog.path("audit", "audit")
+ANALYSIS_DIR = catalog.ANALYSIS_DIR
+ANALYSIS_TABLES = catalog.names("analysis")
+THEORY_TABLES = catalog.names("theory")
+STATS_TABLES = catalog.names("stats")
+GENERATED = catalog.GENERATED
+FIGURES_DIR = catalog.FIGURES_DIR
+LATEX_TABLES_DIR = catalog.LATEX_TABLES_DIR
 #: The generated LaTeX tables (``<LATEX_TABLES_DIR>/<name>.tex``) of :mod:`initstudy.paper.typeset`.
-LATEX_TABLES = ("grid", "software", "results", "depth", "guideline", "signal", "audit", "theory")
-PAPER_PDF = "paper/build/main.pdf"
+LATEX_TABLES = tuple(a.stem for a in catalog.of_kind("typeset") if a.path.startswith(LATEX_TABLES_DIR))
+PAPER_PDF = catalog.path("paper", "paper")
 #: The claims: one study config per claim below CLAIM_CONFIGS (``<name>.yaml``, with a
-#: ``claim`` section); each claim's tidy tables, ``verdict.csv`` and figure tables in
-#: ``<CLAIMS_DIR>/<name>/``, every claim's row in CLAIMS_TABLE.
+#: ``claim`` section); each claim's tidy tables, verdict and figure tables in its folder.
 CLAIM_CONFIGS = "config/claims"
-CLAIMS_DIR = f"{RESULTS}/claims"
-CLAIM_VERDICT = "verdict.csv"
-CLAIMS_TABLE = f"{CLAIMS_DIR}/claims.csv"
+CLAIMS_DIR = catalog.CLAIMS_DIR
+CLAIMS_TABLE = catalog.path("claims_table", "claims")
+#: The file name of a claim's verdict, in its folder.
+CLAIM_VERDICT = catalog.path("claim", "verdict").rsplit("/", 1)[-1]
 #: The main study's control check (``initstudy check-controls --out``).
-CONTROLS = f"{RESULTS}/controls.csv"
+CONTROLS = catalog.path("controls", "controls")
+#: The archive of what the study publishes (``initstudy publish``).
+PUBLISHED = catalog.path("publish", "published")
 #: What ``initstudy typeset-claims`` writes below GENERATED: the claims' macros, their
 #: table and the generated part of the claims section (which paper/sections/claims.tex
-#: reads when it exists); each claim's figure is ``<FIGURES_DIR>/claim_<name>.pdf``.
-CLAIMS_GENERATED = ("claims_variables.tex", "tables/claims.tex", "claims.tex")
+#: reads when it exists).
+CLAIMS_GENERATED = tuple(a.path.removeprefix(f"{GENERATED}/") for a in catalog.of_kind("typeset_claims"))
 
 
 def claim_dir(name: str) -> str:
     """The folder of claim ``name``'s tables and verdict."""
-    return f"{CLAIMS_DIR}/{name}"
-
+    return catalog.claim_path(catalog.CLAIM_DIR, name)
 
 
 def claim_config(name: str) -> str:
@@ -65,9 +59,16 @@ def claim_config(name: str) -> str:
 
 def claim_tables(name: str) -> dict[str, str]:
     """Claim ``name``'s tidy tables: name -> path, as :data:`TABLES` for the study."""
-    return {table: f"{claim_dir(name)}/{table}.parquet" for table in TABLES}
+    return {a.name: catalog.claim_path(a.path, name) for a in catalog.of_kind("claim_tidy")}
+
+
+def claim_figure_tables(name: str, statistic: str) -> dict[str, str]:
+    """The tables claim ``name`` writes for its figure (its statistic's), name -> path;
+    empty for a statistic without a figure."""
+    figure = catalog.CLAIM_FIGURES.get(statistic)
+    return {table: f"{claim_dir(name)}/{table}.csv" for table in (figure.draws if figure else ())}
 
 
 def claim_figure(name: str) -> str:
-    """Claim ``name``'s figure."""
-    return f"{FIGURES_DIR}/claim_{name}.pdf"
+    """Claim ``name``'s figure (every claim statistic's figure has this path template)."""
+    return catalog.claim_path(catalog.CLAIM_FIGURE, name)

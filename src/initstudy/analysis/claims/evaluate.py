@@ -106,6 +106,11 @@ def figure_tables(claim: dict[str, Any], tables: Tables) -> dict[str, pd.DataFra
     return family.figure_tables(tables, params, rules)
 
 
+def figure_table_names(claim: dict[str, Any]) -> tuple[str, ...]:
+    """The names of the tables the claim's figure draws (its statistic's catalog entry)."""
+    return resolve(claim)[0].table_names
+
+
 def controls(tables: Tables, claim: dict[str, Any] | None = None) -> None:
     """Every control on the study's runs (the symmetry control; its margin is a
     symmetry claim's ``margin`` parameter, else the default): raises

@@ -20,6 +20,7 @@ from typing import Any, Callable, NamedTuple
 
 import pandas as pd
 
+from initstudy.study import catalog
 from initstudy.study.fields import CELL
 
 #: Columns a family's samples have (besides any of the cell's columns).
@@ -70,11 +71,13 @@ def register(name: str, parts: dict[str, str], params: dict[str, Any] | None = N
     return wrap
 
 
-def figure_tables(name: str, tables: tuple[str, ...]):
-    """Decorator: ``fn(tables, params, rules) -> {table name: frame}`` writes the tables
-    (named ``tables``) that the figure of family ``name`` draws."""
+def figure_tables(name: str):
+    """Decorator: ``fn(tables, params, rules) -> {table name: frame}`` computes the tables
+    that the figure of family ``name`` draws: those its entry of
+    :data:`initstudy.study.catalog.CLAIM_FIGURES` names, all of them and no others."""
     def wrap(fn):
-        FAMILIES[name] = dataclasses.replace(FAMILIES[name], figure_tables=fn, table_names=tuple(tables))
+        FAMILIES[name] = dataclasses.replace(FAMILIES[name], figure_tables=fn,
+                                             table_names=catalog.CLAIM_FIGURES[name].draws)
         return fn
     return wrap
 

@@ -107,7 +107,7 @@ def glorot2010(tables, params) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-@figure_tables("glorot2010", tables=("gradients", "saturation"))
+@figure_tables("glorot2010")
 def glorot2010_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
     """``gradients``: per initializer and hidden layer l ≥ 2 at init, in the
     ``gradient_activation`` networks, g_l and ‖∂L/∂W_l‖ relative to the top layer's

@@ -92,7 +92,7 @@ def he2015(tables, params) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-@figure_tables("he2015", tables=("accuracy", "variance"))
+@figure_tables("he2015")
 def he2015_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
     """``accuracy``: mean test accuracy and CI per cell and initializer, with chance and
     the accuracies the ``trains`` and ``at_chance`` rules bound (NaN without a rule);

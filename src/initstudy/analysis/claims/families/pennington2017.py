@@ -91,7 +91,7 @@ def pennington2017(tables, params) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-@figure_tables("pennington2017", tables=("spread", "spectra"))
+@figure_tables("pennington2017")
 def pennington2017_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
     """``spread``: mean and CI over seeds of the spread per combination and depth, with
     ``role`` (isometric, spreading or other); ``spectra``: at the deepest depth, the

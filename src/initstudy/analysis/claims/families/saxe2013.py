@@ -165,7 +165,7 @@ def _fitted_band(frame: pd.DataFrame, depths: np.ndarray, confidence: float) -> 
     return pd.DataFrame({"depth": depths, "mean": fitted, "ci_low": fitted - half, "ci_high": fitted + half})
 
 
-@figure_tables("saxe2013", tables=("times", "lines", "slopes"))
+@figure_tables("saxe2013")
 def saxe2013_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
     """``times``: every run's time to threshold (``steps``, NaN when censored;
     ``last_steps``; ``status``; ``fit_steps``); ``lines``: per cell and initializer the

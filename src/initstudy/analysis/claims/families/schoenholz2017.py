@@ -150,7 +150,7 @@ def theory_curve(activation: str, sigma_b2: float, low: float, high: float, poin
                         critical_sigma_w2=star)
 
 
-@figure_tables("schoenholz2017", tables=("trainability", "theory"))
+@figure_tables("schoenholz2017")
 def schoenholz2017_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
     """``trainability``: per setting, sigma_w2 and depth, the mean final train accuracy
     over seeds, the share of seeds that trained, the prediction, multiple · xi_c, chance

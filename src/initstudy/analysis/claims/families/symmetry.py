@@ -102,7 +102,7 @@ def symmetry(tables, params) -> pd.DataFrame:
     return common.per_seed(runs, [*common.cells(runs), "initializer"], "excess", "at_chance", pool)
 
 
-@figure_tables("symmetry", tables=("runs",))
+@figure_tables("symmetry")
 def symmetry_tables(tables, params, rules) -> pd.DataFrame:
     """``runs``: every zeros run's test accuracy (diverged: chance) with chance, the
     bound of the ``at_chance`` rule as an accuracy, and the control's margin."""
