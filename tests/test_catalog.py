@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +92,50 @@ def test_readme_lists_what_the_catalog_publishes():
                 files.add(item)
     expected = {a.path.replace("{claim}", "<claim>") for a in catalog.published()}
     assert files == expected
+
+
+EXTRA_FIGURE = '''
+def draw_accuracy_spread(bootstrap):
+    """A figure added by a test: each initializer's mean accuracy against depth, no style."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2))
+    ax = fig.add_subplot()
+    for init, rows in bootstrap.groupby("initializer"):
+        ax.plot(rows["depth"], rows["mean"], label=init)
+    return fig
+'''
+EXTRA_ENTRY = '''
+FIGURES = (*FIGURES, _figure("accuracy_spread", ("bootstrap",), "initstudy.figures.extra:draw_accuracy_spread",
+                             "Extra", "Added through the catalog alone."))
+ARTIFACTS = (*ARTIFACTS, FIGURES[-1])
+_check()
+'''
+
+
+@pytest.mark.slow
+def test_a_figure_added_through_the_catalog_alone_is_built_and_reported(tmp_path):
+    """A drawing function in a module of its own plus one catalog entry: the workflow
+    draws the figure, and the report shows it with the entry's category and caption."""
+    from test_workflow import SNAKEMAKE, copy_workflow
+
+    from conftest import TINY
+
+    work = copy_workflow(tmp_path, TINY)
+    package = work / "src" / "initstudy"
+    (package / "figures" / "extra.py").write_text(EXTRA_FIGURE)
+    with open(package / "study" / "catalog.py", "a") as fh:
+        fh.write(EXTRA_ENTRY)
+    env = {**os.environ, "PYTHONPATH": str(work / "src"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def snakemake(*args):
+        proc = subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=work, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    snakemake("figure_accuracy_spread")
+    assert (work / "paper/generated/figures/accuracy_spread.pdf").read_bytes().startswith(b"%PDF-")
+    snakemake("--report", "report.html", "figure_accuracy_spread")
+    html = (work / "report.html").read_text()
+    assert "accuracy_spread.pdf" in html and "Added through the catalog alone." in html and "Extra" in html
