@@ -148,16 +148,12 @@ def cmd_audit(args) -> int:
 
 
 def cmd_theory(args) -> int:
-    import pandas as pd
-
     from initstudy.analysis import theory
-    from initstudy.core.atomic import write_text
+    from initstudy.core.table_io import read_table, write_tables
     from initstudy.study import config
 
-    tables = theory.theory_tables(config.load(args.config), pd.read_parquet(args.signal))
-    for name, table in tables.items():
-        path = Path(args.out_dir) / f"{name}.csv"
-        write_text(path, table.to_csv(index=False))
+    tables = theory.theory_tables(config.load(args.config), read_table(args.signal))
+    for path in write_tables(tables, {name: Path(args.out_dir) / f"{name}.csv" for name in paths_of.THEORY_TABLES}):
         print(path)
     return 0
 

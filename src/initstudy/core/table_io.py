@@ -29,6 +29,8 @@ NULLABLE_BOOLEAN = ("reject", "with_best")
 def read_table(path: str | Path) -> pd.DataFrame:
     """A table by its suffix: ``.parquet`` or ``.csv`` (empty field = NaN)."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such table; expected a .parquet or .csv file")
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     if path.suffix == ".csv":
