@@ -7,17 +7,26 @@ Each class is a ``keras.initializers.Initializer`` usable from a config as::
 and each declares what it *means* to draw through ``intended_scheme()``: an
 initializer spec of a Keras built-in with the same distribution (for example
 ``{"name": "random_uniform", "minval": -0.05, "maxval": 0.05}``), or a scheme
-Keras lacks (``{"name": "clipped_normal", "stddev": s}``). :mod:`initstudy.analysis.audit`
+Keras lacks (``{"name": "clipped_normal", "stddev": s}``). :mod:`initstudy.analysis.sampling`
 draws from the class and tests the draws against that declaration, so a bug in
 the implementation (``ChannelsFirstHe``) shows up as a failed audit row.
+
+Each also declares the values its numeric and string arguments take, as the class
+attribute ``argument_ranges``: a mapping argument -> kind from
+:mod:`initstudy.study.arguments` (``Real(above=0)``: a finite number > 0, never a
+bool; ``Integer(at_least=1)``; ``Choice((...))``). A config's spec is checked
+against it when the train job imports the class (:func:`initstudy.inits.resolve.check`),
+with the one-line error a built-in's bad value gets when the workflow is parsed;
+an argument left out of the mapping is passed to the class unchecked. The
+constructor keeps its own checks: the class is usable without a config too.
 
 Seeds follow Keras: an integer ``seed`` is passed to ``keras.random``, so the same
 seed draws the same values for the same shape on every call; ``seed=None`` draws
 fresh values each call.
 
-Fans follow Keras (``keras.initializers.VarianceScaling``): a Dense kernel is
-``(in, out)``; a convolution kernel is ``(k1, ..., kd, in, out)``, with receptive
-field ``prod(k)``, ``fan_in = prod(k) * in`` and ``fan_out = prod(k) * out``.
+Fans follow Keras (``keras.initializers.VarianceScaling``; :mod:`initstudy.study.fans`):
+a Dense kernel is ``(in, out)``; a convolution kernel is ``(k1, ..., kd, in, out)``,
+with receptive field ``prod(k)``, ``fan_in = prod(k) * in`` and ``fan_out = prod(k) * out``.
 """
 
 from __future__ import annotations
@@ -28,44 +37,8 @@ from typing import Any
 import keras
 import scipy.stats
 
-#: Normal draws are cut at this many standard deviations (Keras' truncated normal).
-CUT = 2.0
-
-#: Standard deviation of N(0, 1) truncated to [-2, 2]; Keras divides the target
-#: standard deviation by this (0.87962566103423978) so that the truncated draws
-#: have the target variance.
-TRUNCATED_STD = float(scipy.stats.truncnorm(-CUT, CUT).std())
-
-
-def _product(dims) -> int:
-    return math.prod(int(d) for d in dims)
-
-
-def keras_fans(shape) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a kernel laid out the Keras way, ``(k1, ..., kd, in, out)``.
-
-    ``fan_in = prod(k) * in`` and ``fan_out = prod(k) * out``; a Dense kernel
-    ``(in, out)`` has ``prod(k) = 1``. Same as ``keras.src.initializers.compute_fans``
-    for kernels (rank >= 2).
-    """
-    if len(shape) < 2:
-        raise ValueError(f"a kernel has rank >= 2; got shape {tuple(shape)}")
-    receptive = _product(shape[:-2])
-    return receptive * int(shape[-2]), receptive * int(shape[-1])
-
-
-def channels_first_fans(shape) -> tuple[int, int]:
-    """Fans of a kernel read as channels-first ``(out, in, k1, ..., kd)`` (PyTorch's layout).
-
-    ``fan_in = shape[1] * prod(shape[2:])``, ``fan_out = shape[0] * prod(shape[2:])``
-    for convolution kernels (rank > 2); a Dense kernel is read the Keras way
-    ``(in, out)``. Applied to a Keras ``(kh, kw, in, out)`` kernel this is the
-    classic porting bug: ``fan_in = kw * in * out`` instead of ``kh * kw * in``.
-    """
-    if len(shape) <= 2:
-        return keras_fans(shape)
-    receptive = _product(shape[2:])
-    return int(shape[1]) * receptive, int(shape[0]) * receptive
+from initstudy.study.arguments import Choice, Real
+from initstudy.study.fans import CUT, TRUNCATED_STD, channels_first_fans, keras_fans
 
 
 class _Seeded(keras.initializers.Initializer):
@@ -87,6 +60,8 @@ class FixedUniform(_Seeded):
     variance of a layer grows with its fan-in (compare ``lecun_uniform``, whose
     limit is ``sqrt(3 / fan_in)``; LeCun et al., *Efficient BackProp*, 1998).
     """
+
+    argument_ranges = {"limit": Real(above=0)}
 
     def __init__(self, limit: float = 0.05, seed: int | None = None):
         if limit <= 0:
@@ -116,6 +91,8 @@ class ClippedNormal(_Seeded):
     Keras' ``truncated_normal`` instead *re-draws* those values (no point masses,
     ``Var = 0.7737 stddev**2``); the audit tells the two apart.
     """
+
+    argument_ranges = {"stddev": Real(above=0)}
 
     def __init__(self, stddev: float = 0.05, seed: int | None = None):
         if stddev <= 0:
@@ -154,6 +131,8 @@ class HandVarianceScaling(_Seeded):
     #: How the kernel's shape becomes ``(fan_in, fan_out)``.
     fan_rule = staticmethod(keras_fans)
     _DISTRIBUTIONS = ("uniform", "truncated_normal", "untruncated_normal")
+    argument_ranges = {"scale": Real(above=0), "mode": Choice(("fan_in", "fan_out", "fan_avg")),
+                       "distribution": Choice((*_DISTRIBUTIONS, "normal"))}
 
     def __init__(
         self,
@@ -222,6 +201,7 @@ class ChannelsFirstHe(HandVarianceScaling):
     """
 
     fan_rule = staticmethod(channels_first_fans)
+    argument_ranges = {}  # scale, mode and distribution are fixed
 
     def __init__(self, seed: int | None = None):
         super().__init__(scale=2.0, mode="fan_in", distribution="truncated_normal", seed=seed)

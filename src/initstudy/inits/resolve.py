@@ -1,10 +1,15 @@
 """Initializer specs resolved by Keras: the one place where a spec becomes a Keras initializer.
 
-:func:`check` tells whether a spec (:mod:`initstudy.study.specs`) names a Keras
-built-in (resolved through the names ``keras.initializers`` exports) or an
-importable ``keras.initializers.Initializer`` subclass, and whether that class takes
-the spec's arguments; :func:`build` makes the initializer seeded for one layer of
-one run; :func:`check_config` checks every spec of a config before anything trains.
+:func:`~initstudy.study.specs.parse` has already checked, without Keras, the name
+and arguments of every built-in and data-dependent spec (against
+:mod:`initstudy.study.builtin_initializers`). What waits for Keras is a custom
+class: :func:`check` imports ``package.module:Class``, checks that it is a
+``keras.initializers.Initializer`` that takes the spec's arguments, and checks
+their values against the kinds the class declares in ``argument_ranges`` (a
+mapping argument -> :class:`~initstudy.study.arguments.Real`, ``Integer`` or
+``Choice``; see :mod:`initstudy.inits.custom`). :func:`build` makes the
+initializer seeded for one layer of one run; :func:`check_config` checks every
+spec of a config before anything trains.
 """
 
 from __future__ import annotations
@@ -15,29 +20,16 @@ from typing import Any
 
 import keras
 
+from initstudy.study import arguments
+from initstudy.study.builtin_initializers import BUILTINS, RESERVED
 from initstudy.study.config import ConfigError
-from initstudy.study.specs import DATA_DEPENDENT, InitializerError, InitSpec, parse
+from initstudy.study.specs import InitializerError, InitSpec, parse
 
-#: What ``keras.initializers`` exports that draws no network's weights: STFT fills a
-#: spectrogram layer's kernel with a fixed Fourier basis.
-NOT_WEIGHT_SCHEMES = {"stft"}
-
-
-def _keras_builtins() -> dict[str, type[keras.initializers.Initializer]]:
-    """Keras' built-in initializers by the snake_case names ``keras.initializers``
-    exports for them (``he_normal`` -> ``HeNormal``, as ``keras.initializers.get``
-    resolves them), less :data:`NOT_WEIGHT_SCHEMES`."""
-    return {name: obj for name, obj in vars(keras.initializers).items()
-            if name.islower() and isinstance(obj, type) and issubclass(obj, keras.initializers.Initializer)
-            and name not in NOT_WEIGHT_SCHEMES}
-
-
-#: The config's built-in names -> classes. Identity only fits 2-D kernels (Dense);
-#: :func:`check_shape_support` says so before any job runs.
-KERAS_BUILTINS = _keras_builtins()
-
-#: Arguments that belong to the run, not to the spec.
-_RESERVED = {"seed", "input_axes", "output_axes"}
+#: The config's built-in names -> Keras' classes, as ``keras.initializers`` exports them
+#: (``he_normal`` -> ``HeNormal``). Identity only fits 2-D kernels (Dense):
+#: :func:`~initstudy.study.specs.check_shape_support` says so before any job runs.
+KERAS_BUILTINS: dict[str, type[keras.initializers.Initializer]] = {
+    name: getattr(keras.initializers, name) for name in BUILTINS}
 
 
 def import_class(path: str, where: str = "initializer") -> type:
@@ -59,46 +51,33 @@ def import_class(path: str, where: str = "initializer") -> type:
     return cls
 
 
-def _initializer_class(name: str, where: str) -> type | None:
-    if name in KERAS_BUILTINS:
-        return KERAS_BUILTINS[name]
-    if ":" in name:
-        return import_class(name, where)
-    if name in DATA_DEPENDENT:
-        return None
-    known = ", ".join(sorted([*KERAS_BUILTINS, *DATA_DEPENDENT]))
-    raise InitializerError(
-        f"{where}: unknown initializer {name!r}; expected one of {known}, "
-        "or a custom class as 'package.module:Class'"
-    )
+def _initializer_class(name: str, where: str) -> type:
+    """The class of a data-free spec: a Keras built-in or an imported custom class."""
+    return import_class(name, where) if ":" in name else KERAS_BUILTINS[name]
 
 
-def _check_arguments(name: str, cls: type | None, kwargs: dict[str, Any], where: str) -> None:
-    if cls is None:
-        allowed = set(DATA_DEPENDENT[name])
-    else:
-        params = inspect.signature(cls.__init__).parameters
-        if any(p.kind is p.VAR_KEYWORD for p in params.values()) and len(params) <= 3:
-            allowed = set()  # Zeros/Ones take no arguments of their own
-        else:
-            allowed = {p for p in params if p != "self"} - _RESERVED
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        expected = ", ".join(sorted(allowed)) or "no arguments"
-        raise InitializerError(
-            f"{where}: {name} got unknown argument(s) {', '.join(map(repr, unknown))}; "
-            f"expected {expected}"
-        )
+def constructor_arguments(cls: type) -> dict[str, Any]:
+    """The arguments a spec may give the class: its constructor's named ones, with their
+    defaults, less :data:`~initstudy.study.builtin_initializers.RESERVED`."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params
+            if p.name != "self" and p.name not in RESERVED and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def _check_custom_arguments(spec: InitSpec, cls: type, where: str) -> None:
+    """The custom class's constructor arguments, and the kinds it declares in ``argument_ranges``."""
+    signature = arguments.Signature(defaults=constructor_arguments(cls), kinds=getattr(cls, "argument_ranges", {}))
+    arguments.check(spec.name, signature, spec.arguments, where)
 
 
 def check(spec: Any, where: str = "initializer") -> InitSpec:
-    """:func:`~initstudy.study.specs.parse` the spec, then check that Keras can build
-    it (its ``base`` too, for a data-dependent scheme); raise :class:`InitializerError`."""
+    """:func:`~initstudy.study.specs.parse` the spec, then import each custom class in it
+    (its ``base`` and ``bias`` too) and check its arguments; raise :class:`InitializerError`."""
     spec = parse(spec, where)
     if spec.is_data_dependent:
         check(spec.arguments["base"], where=f"{where}.base")
-    else:
-        _check_arguments(spec.name, _initializer_class(spec.name, where), spec.arguments, where)
+    elif spec.is_custom:
+        _check_custom_arguments(spec, import_class(spec.name, where), where)
     if spec.bias is not None:
         check(spec.bias, where=f"{where}.bias")
     return spec

@@ -85,9 +85,10 @@ def check_schema(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_semantics(config: dict[str, Any]) -> None:
-    """Checks beyond the schema that need no Keras: initializer specs are well formed
-    (:func:`initstudy.study.specs.parse`), labels are unique, identity fits. Whether
-    Keras can build each spec is :func:`initstudy.inits.resolve.check_config`."""
+    """Checks beyond the schema that need no Keras: initializer specs are well formed,
+    with known names and arguments in range (:func:`initstudy.study.specs.parse`),
+    labels are unique, identity fits. Custom classes are imported and their arguments
+    checked by :func:`initstudy.inits.resolve.check_config`, when a job starts."""
     for i, entry in enumerate(config.get("audit", {}).get("extra_initializers", [])):
         try:
             initializers.parse(entry, where=f"audit.extra_initializers[{i}]")

@@ -19,11 +19,14 @@ A *spec* is what the config says about an initializer:
 
 :func:`parse` normalises a spec to an :class:`InitSpec` with a stable, path-safe
 ``label`` (``random_normal-stddev0.01``) and checks everything that needs no Keras:
-its shape, labels, a derived seed, the arguments of data-dependent schemes. That
-the name is a Keras initializer or an importable class, and that Keras accepts the
-arguments, is checked by :mod:`initstudy.inits.resolve`, which also builds the
-Keras initializer. The split keeps the workflow's parsing free of Keras and
-TensorFlow (seconds per Snakemake call).
+its shape, labels, a derived seed, and the name and arguments of a Keras built-in
+(:mod:`initstudy.study.builtin_initializers`) or a data-dependent scheme, its
+``base`` and ``bias`` included, so that a misspelled name or an out-of-range value
+stops the workflow while it is parsed, not when a job starts after the cluster's
+queue. Only a custom class waits for the job: importing it runs user code and
+Keras, so :mod:`initstudy.inits.resolve` imports it and checks its arguments (and
+builds every Keras initializer). The split keeps the workflow's parsing free of
+Keras and TensorFlow (seconds per Snakemake call).
 """
 
 from __future__ import annotations
@@ -32,10 +35,16 @@ import dataclasses
 import re
 from typing import Any
 
-#: Data-dependent schemes: name -> (defaults of their own arguments). Their
-#: ``base`` spec draws the weights; the trainer then rescales them on data.
-DATA_DEPENDENT: dict[str, dict[str, Any]] = {
-    "lsuv": {"base": "orthogonal", "tol": 0.1, "max_iter": 10},
+from initstudy.study import arguments
+from initstudy.study.arguments import InitializerError, Integer, Real, Signature
+from initstudy.study.builtin_initializers import BUILTINS
+
+#: Data-dependent schemes: name -> their own arguments. Their ``base`` spec (data-free;
+#: checked by :func:`parse` as a spec) draws the weights; the trainer then rescales
+#: them on data until the variance is within ``tol`` of 1 or after ``max_iter`` tries.
+DATA_DEPENDENT: dict[str, Signature] = {
+    "lsuv": Signature(defaults={"base": "orthogonal", "tol": 0.1, "max_iter": 10},
+                      kinds={"tol": Real(above=0), "max_iter": Integer(at_least=1)}),
 }
 
 #: Keys of a spec that describe it rather than configure the class.
@@ -43,10 +52,6 @@ METADATA = ("name", "label", "intended")
 #: The key of the biases' spec (not an argument of the kernels' class either).
 BIAS = "bias"
 _LABEL_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-
-
-class InitializerError(ValueError):
-    """A spec that cannot become an initializer; the message names what and why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,22 +136,21 @@ def parse(spec: Any, where: str = "initializer") -> InitSpec:
         )
     kwargs = {k: v for k, v in spec.items() if k not in (*METADATA, BIAS)}
     name = spec["name"]
-    bias = _parse_bias(spec[BIAS], f"{where}.{BIAS}") if spec.get(BIAS) is not None else None
     if "seed" in kwargs:
         raise InitializerError(
             f"{where}: 'seed' is derived from each run's fields; remove it from the spec"
         )
+    signature = _signature(name, where)
+    if signature is not None:
+        arguments.check(name, signature, kwargs, where)
     if name in DATA_DEPENDENT:
-        unknown = sorted(set(kwargs) - set(DATA_DEPENDENT[name]))
-        if unknown:
-            raise InitializerError(
-                f"{where}: {name} got unknown argument(s) {', '.join(map(repr, unknown))}; "
-                f"expected {', '.join(sorted(DATA_DEPENDENT[name]))}"
-            )
+        _parse_data_free(kwargs.get("base", signature.defaults["base"]), f"{where}.base",
+                         drawing=f"the weights {name} rescales",
+                         example=f"orthogonal (a 'bias' goes on the {name} spec itself)")
+    bias = _parse_bias(spec[BIAS], f"{where}.{BIAS}") if spec.get(BIAS) is not None else None
     label = spec.get("label") or default_label(name, kwargs) + (f"-bias-{bias.label}" if bias else "")
     if name in DATA_DEPENDENT:
-        kwargs = {**DATA_DEPENDENT[name], **kwargs}
-        parse(kwargs["base"], where=f"{where}.base")
+        kwargs = {**signature.defaults, **kwargs}
     if not isinstance(label, str) or not _LABEL_OK.match(label):
         raise InitializerError(
             f"{where}: label {label!r} must be letters, digits, '_', '.', '+' or '-'"
@@ -155,12 +159,33 @@ def parse(spec: Any, where: str = "initializer") -> InitSpec:
                     intended=spec.get("intended"), bias=bias)
 
 
+def _signature(name: str, where: str) -> Signature | None:
+    """What a built-in or data-dependent scheme takes; None for a custom class, whose
+    import and arguments wait for the job (:func:`initstudy.inits.resolve.check`)."""
+    if ":" in name:
+        return None
+    known = {**BUILTINS, **DATA_DEPENDENT}
+    if name not in known:
+        raise InitializerError(
+            f"{where}: unknown initializer {name!r}{arguments.did_you_mean(name, known)}; expected one of "
+            f"{', '.join(sorted(known))}, or a custom class as 'package.module:Class'"
+        )
+    return known[name]
+
+
+def _parse_data_free(spec: Any, where: str, drawing: str, example: str) -> InitSpec:
+    """A spec inside a spec (a ``bias``, a ``base``): data-free, and without biases of
+    its own, which the spec around it would ignore (that spec's ``bias`` draws them)."""
+    parsed = parse(spec, where)
+    if parsed.is_data_dependent or parsed.bias is not None:
+        raise InitializerError(f"{where}: {parsed.name!r} cannot draw {drawing}; expected a data-free "
+                               f"initializer without a 'bias' of its own, e.g. {example}")
+    return parsed
+
+
 def _parse_bias(spec: Any, where: str) -> InitSpec | None:
-    """The biases' spec: data-free and without biases of its own; zeros (the default) is None."""
-    bias = parse(spec, where)
-    if bias.is_data_dependent or bias.bias is not None:
-        raise InitializerError(f"{where}: {bias.name!r} cannot draw biases; expected a data-free "
-                               "initializer without a 'bias' of its own, e.g. {name: random_normal, stddev: 0.2}")
+    """The biases' spec; zeros (the default) is None."""
+    bias = _parse_data_free(spec, where, drawing="biases", example="{name: random_normal, stddev: 0.2}")
     return None if bias.name == "zeros" else bias
 
 
