@@ -1,4 +1,5 @@
-"""The default study's cost beside the baseline's, measured in one sitting (issue 12).
+"""The default study's cost beside the baseline's (the study before it was designed for decisions),
+measured in one sitting.
 
 Runs ``snakemake --cores N`` (what ``make study`` runs) from empty ``results/`` to the
 PDF for each config, in a fresh copy of the workflow, one after the other, and prints

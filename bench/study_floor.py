@@ -21,7 +21,7 @@ a temporary folder with the given config as config/config.yaml, runs
   and after the study (the better is used: the floor is the least time), and a 2048²
   matmul as the machine's peak;
 - floor = FLOPs / rate, and floor / wall: the share of the floor the study reaches
-  (issue 14's target for the default study: ≥ 85 %).
+  (the target for the default study: ≥ 85 %).
 """
 
 from __future__ import annotations

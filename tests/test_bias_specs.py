@@ -1,4 +1,4 @@
-"""Biases as part of an initializer spec (issue 13): parsed and labelled without Keras,
+"""Biases as part of an initializer spec: parsed and labelled without Keras,
 part of a run's identity, drawn by the stacked model as by a plain Keras model, audited."""
 
 from __future__ import annotations

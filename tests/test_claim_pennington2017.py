@@ -86,5 +86,5 @@ def test_the_figure_draws_from_the_family_tables(tmp_path):
     assert set(tables) == {"spread", "spectra"}
     assert not tables["spectra"]["resolved"].all()  # the numerically zero value is marked
     assert set(tables["spread"]["role"]) == {"isometric", "spreading", "other"}
-    fig = figures.draw_claim("pennington2017", tables)
+    fig = figures.draw(figures.CLAIM_FIGURES["pennington2017"], tables)
     assert len(fig.get_axes()) == 2

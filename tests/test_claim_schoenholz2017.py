@@ -156,7 +156,7 @@ def test_figure_tables_and_figure(tmp_path):
     assert len(theory) == 5 and theory["critical"].sum() == 1
     star = theory[theory["critical"]].iloc[0]
     assert star["sigma_w2"] == pytest.approx(CRITICAL, abs=1e-6) and math.isinf(star["depth_scale"])
-    fig = figures.draw_claim("schoenholz2017", tables)
+    fig = figures.draw(figures.CLAIM_FIGURES["schoenholz2017"], tables)
     ax = fig.get_axes()[0]
     assert ax.get_xlabel() == "σ_w²" and len(ax.collections) == 2  # the heatmap and the crosses
     assert len(ax.collections[1].get_offsets()) == 0  # everything agrees: no cross

@@ -472,8 +472,8 @@ def test_claims_table_verb(tmp_path):
 
 
 def test_every_claim_figure_draws_from_its_tables(tmp_path):
-    """Each family writes the tables the catalog says its figure draws (the families of
-    issue 13 draw theirs in their own test files), and the draw verb draws it from them
+    """Each family writes the tables the catalog says its figure draws (pennington2017,
+    schoenholz2017 and saxe2013 draw theirs in their own test files), and the draw verb draws it from them
     under any claim name."""
     claims_csv(tmp_path)
     assert set(catalog.CLAIM_FIGURES) == {name for name, fam in FAMILIES.items() if fam.figure_tables}
@@ -532,6 +532,7 @@ After.
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk is not installed")
 def test_the_claims_section_compiles_and_is_left_out_without_claims(tmp_path):
     paper = tmp_path / "paper"

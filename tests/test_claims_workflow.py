@@ -8,6 +8,7 @@ import copy
 import tarfile
 
 import pandas as pd
+import pytest
 import yaml
 from conftest import TINY
 from test_claim_saxe2013 import TINY_SAXE
@@ -15,6 +16,9 @@ from test_claim_schoenholz2017 import TINY_SCHOENHOLZ
 from test_workflow import copy_workflow, snakemake
 
 from initstudy.study import paths
+
+#: Real Snakemake runs of the claims (minutes).
+pytestmark = pytest.mark.slow
 
 #: A tiny He et al. claim on digits: its He/Adam/depth-2/seed-0 run is the main study's.
 TINY_HE = {

@@ -106,7 +106,7 @@ def test_schema_declares_draft_07():
 
 def test_default_study_is_valid_and_can_decide():
     """The default study has the seeds its tests need: Holm over the pairs of its
-    initializers can reach alpha (issue 12), and its claims exist."""
+    initializers can reach alpha, and its claims exist."""
     cfg = config.load(REPO / "config" / "config.yaml")
     grid = cfg["grid"]
     k = len(grid["initializers"])

@@ -17,6 +17,9 @@ import pytest
 
 from initstudy.study import config, runs
 
+#: Each test starts a train process.
+pytestmark = pytest.mark.slow
+
 STUDY = {"grid": {"datasets": ["digits"], "architectures": ["mlp"], "activations": ["relu"],
                   "optimizers": ["adam"], "depths": [2], "initializers": ["he_normal"], "seeds": [0]},
          "training": {"epochs": 1, "width": 8, "probe_size": 16}}

@@ -1,4 +1,4 @@
-"""Growing a finished study (issue 11), each scenario a real Snakemake run on a tiny grid.
+"""Growing a finished study, each scenario a real Snakemake run on a tiny grid.
 
 Finished records are a cache keyed by a run's identity: extending the grid trains
 exactly the new runs and leaves every old record's bytes and mtime alone; execution
@@ -30,6 +30,9 @@ import yaml
 from conftest import TINY
 from initstudy.study import config, runs
 from test_workflow import copy_workflow, job_counts, snakemake
+
+#: Each scenario is a real Snakemake run (minutes in all).
+pytestmark = pytest.mark.slow
 
 #: conftest's tiny grid with two initializers (one a custom class) and two seeds.
 BASE = {

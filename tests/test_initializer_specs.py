@@ -1,4 +1,4 @@
-"""Bad initializer specs are refused while the workflow is parsed (issue 20): the Keras-free
+"""Bad initializer specs are refused while the workflow is parsed: the Keras-free
 table of built-ins is held against Keras, every refusal is one line naming the key, the
 value and what was expected, custom classes' declared ranges are checked when the job
 imports them, and a real ``snakemake -n`` stops on a bad spec before planning any job."""
@@ -232,6 +232,7 @@ def test_custom_declarations_name_real_arguments_and_allow_their_defaults(cls):
     ({"name": "random_normal", "stddev": -1}, "grid.initializers[0].stddev: random_normal got -1; expected a "
                                               "finite number > 0"),
 ])
+@pytest.mark.slow
 def test_snakemake_dry_run_stops_on_a_bad_spec_before_planning(tmp_path, spec, error):
     """The workflow's parse refuses the spec: no job is planned, so nothing waits in a
     cluster's queue for a train job to find the error."""

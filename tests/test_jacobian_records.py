@@ -1,4 +1,4 @@
-"""The Jacobian spectra at init as the trainer records them (issue 13, dynamical
+"""The Jacobian spectra at init as the trainer records them (dynamical
 isometry): in the record, through the schema, in jacobian.parquet, and part of the
 identity only when asked for."""
 

@@ -183,6 +183,7 @@ def test_the_half_fraction_holds_every_level_and_every_pair_of_levels():
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
 @XLA
+@pytest.mark.slow
 def test_pack_member_equals_solo_sequential(arch, optimizer, xla, trained, reference):
     got = trained(arch, optimizer, xla)
     for m, run in enumerate(got.pack.runs):
@@ -198,6 +199,7 @@ def test_pack_member_equals_solo_sequential(arch, optimizer, xla, trained, refer
         assert got.results[m]["test"]["accuracy"] == pytest.approx(test_acc, abs=TOL)
 
 
+@pytest.mark.slow
 def test_solo_pack_equals_member_of_larger_pack(trained):
     big = trained("mlp", "adam")
     solo = runs.Pack("solo", (big.pack.runs[2],))
@@ -207,6 +209,7 @@ def test_solo_pack_equals_member_of_larger_pack(trained):
             assert ours[key] == pytest.approx(theirs[key], abs=TOL)
 
 
+@pytest.mark.slow
 def test_diverging_member_is_masked_and_others_unchanged():
     inits = ("he_normal", {"name": "random_normal", "stddev": 1e6, "label": "huge"})
     pack, training = make_pack("mlp", "sgd", initializers=inits, activations=("linear",), seeds=(0,))
@@ -231,6 +234,7 @@ def test_diverging_member_is_masked_and_others_unchanged():
         assert ours["train_loss"] == pytest.approx(theirs["train_loss"], abs=TOL)
 
 
+@pytest.mark.slow
 def test_exported_member_loads_and_evaluates_to_recorded_accuracy(tmp_path, trained):
     import keras
 
@@ -246,6 +250,7 @@ def test_exported_member_loads_and_evaluates_to_recorded_accuracy(tmp_path, trai
     assert accuracy == pytest.approx(got.results[m]["test"]["accuracy"], abs=TOL)
 
 
+@pytest.mark.slow
 def test_signal_statistics_cover_every_layer_and_epoch(trained):
     rows = trained("mlp", "adam").results[0]["signal"]
     assert [(r["epoch"], r["layer"]) for r in rows] == [(e, l) for e in range(EPOCHS + 1) for l in (1, 2, 3)]
@@ -275,6 +280,7 @@ def _assert_same(ours, theirs, exact, path=""):
 @pytest.mark.parametrize("xla,arch,optimizer", [(False, "mlp", "adam"), (False, "cnn", "momentum"),
                                                 (True, "mlp", "adam")], ids=["graph-mlp-adam", "graph-cnn-momentum",
                                                                              "xla-mlp-adam"])
+@pytest.mark.slow
 def test_compiled_epochs_equal_the_host_step_loop(arch, optimizer, xla, trained):
     """Whole-epoch calls, 3-step chunks (of an epoch's 4 steps: the last chunk padded) and
     the host loop of single steps, over 2 epochs: the same results (train and validation
@@ -290,6 +296,7 @@ def test_compiled_epochs_equal_the_host_step_loop(arch, optimizer, xla, trained)
                 np.testing.assert_allclose(ours, theirs, rtol=LOOP_RTOL, atol=LOOP_ATOL)
 
 
+@pytest.mark.slow
 def test_member_diverging_mid_epoch_stops_inside_the_compiled_loop():
     """Seed 1's split has a NaN example in the third of epoch 1's four batches: its members'
     loss turns NaN at that step inside the compiled epoch, and they keep the weights they
@@ -441,6 +448,7 @@ def test_the_studys_work_is_cut_by_flops_among_the_slots(tmp_path):
     assert sum(p.runs[0].depth == 30 for p in work.packs) >= 2
 
 
+@pytest.mark.slow
 def test_training_leaves_the_arrays_it_was_given_readable():
     """On JAX the steps donate the pack's state to their outputs (updated in place, not
     copied on every call): the trainer holds its own copies, so the state it was handed
@@ -473,6 +481,7 @@ def test_training_leaves_the_arrays_it_was_given_readable():
         np.testing.assert_array_equal(ops.convert_to_numpy(var.value), value)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND") == "jax", reason="already on JAX")
 def test_equivalence_holds_on_the_jax_backend():
     """The equivalence tests, in a process with KERAS_BACKEND=jax (the GPU machine's backend)."""

@@ -530,16 +530,17 @@ def assert_compiles(paper: Path, max_overfull: float | None = 5) -> None:
         assert max(overfull, default=0) < max_overfull, overfull
 
 
-NO_LATEXMK = pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk is not installed")
 
 
-@NO_LATEXMK
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk is not installed")
 def test_paper_compiles(built):
     paper = built / "paper"
     placeholder_figures(paper)
     assert_compiles(paper)
 
 
+@pytest.mark.slow  # latexmk compiles each
 @pytest.mark.parametrize("policy", ["chance", "exclude"])
 def test_degenerate_studies_still_give_every_macro_and_table(policy, config, audit_table, theory_table,
                                                               tmp_path):

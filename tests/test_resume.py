@@ -16,6 +16,9 @@ from initstudy.study import config
 
 from initstudy.study import runs
 
+#: Real train processes, killed and resumed.
+pytestmark = pytest.mark.slow
+
 STUDY = {"grid": {"datasets": ["digits"], "architectures": ["mlp"], "activations": ["tanh"],
                   "optimizers": ["adam"], "depths": [3],
                   "initializers": ["glorot_uniform", {"name": "lsuv", "base": "orthogonal"}],

@@ -18,6 +18,9 @@ from initstudy.study import catalog
 from initstudy.study import paths
 from workflow_copy import copy_workflow  # bench/workflow_copy.py (pytest's pythonpath)
 
+#: Every test starts Snakemake (dry runs to whole studies).
+pytestmark = pytest.mark.slow
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY_STUDY = {
     "grid": {
@@ -204,20 +207,20 @@ def test_paper_from_the_published_tables_alone(tiny_run, tmp_path):
     assert not (workdir / "results" / "runs").exists()
 
 
-#: Outputs of the tiny study taken before the redesign of issue 10 (tables per run ×
+#: Outputs of the tiny study taken before the analysis was redesigned (tables per run ×
 #: epoch, stats, audit, theory, macros): the redesign must reproduce every number.
 GOLDEN = REPO / "tests" / "data" / "golden_tiny"
 #: Macros that describe the machine, the time or the code version, not the study.
 CIRCUMSTANTIAL = re.compile(r"^(Version|Hardware|GitCommit|ProvenanceCreated|TotalComputeHours|MeanRunSeconds"
                             r"|NumPacks$)")  # packs are cut by the cores given (execution)
-#: Quantities merged into one definition (issue 10): the figures' own bootstrap
+#: Quantities merged into one definition by that redesign: the figures' own bootstrap
 #: (CILevel, NumBootstrap) is gone, and the best initializer is decided under the
 #: diverged policy (its accuracy is the policy-scored mean).
 UNIFIED = re.compile(r"^(CILevel|NumBootstrap|BestInit.*Accuracy)$")
-#: Redesigned since (issue 12): the guideline decides per activation and depth band.
+#: Redesigned since: the guideline decides per activation and depth band.
 REDESIGNED = re.compile(r"^NumGuideline")
-#: Macros of settings added since (issue 13: the Jacobian spectra; issue 14: the
-#: checkpoint interval); the old study had none.
+#: Macros of settings added since (the Jacobian spectra; the checkpoint interval); the
+#: old study had none.
 ADDED = re.compile(r"^Training(JacobianInputs|CheckpointEveryS)$")
 
 
