@@ -159,7 +159,7 @@ def reference_history(run, training, arch):
     # Eagerly: Keras' own train step (loss, gradients, optimizer), op by op. Compiling each
     # one-off model costs more than its few steps (on JAX ~10x), and compiled vs eager only
     # changes float summation order (measured: identical on TensorFlow, ≤ 2.4e-7 on JAX).
-    model.compile(optimizer=make_optimizer(run.optimizer, training), run_eagerly=True,
+    model.compile(optimizer=make_optimizer(run.optimizer, run.training_settings(training)), run_eagerly=True,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     history = []
     for epoch in range(1, training["epochs"] + 1):

@@ -10,7 +10,8 @@ as it would alone. A solo run is a pack of one.
 
 The architecture, per member (no batch norm, no residuals: initialization matters):
 
-- ``mlp``: flatten, ``depth`` × Dense(width, activation), Dense(classes) head;
+- ``mlp``: flatten, ``depth`` × Dense(width, activation), Dense(classes) head (the
+  width is the members' own where the grid has ``widths``, else ``training.width``);
 - ``cnn``: ``depth`` × Conv2D(filters, k×k, 'same', activation), global average
   pooling, Dense(classes) head.
 
@@ -225,7 +226,8 @@ def stateless_forward(model: PackedNet):
 
 
 def build_packed(pack: Pack, input_shape: tuple, num_classes: int, training: dict) -> PackedNet:
-    """Build (and so initialize) the stacked model of ``pack``."""
+    """Build (and so initialize) the stacked model of ``pack`` (its members share a width)."""
+    training = pack.runs[0].training_settings(training)
     model = PackedNet(pack, input_shape, num_classes, training["width"], training["filters"],
                       training["kernel_size"], name="packed_" + pack.pack_id.replace("-", "_"))
     model(ops.zeros((len(pack.runs), 1, *input_shape)))
@@ -235,6 +237,7 @@ def build_packed(pack: Pack, input_shape: tuple, num_classes: int, training: dic
 def reference_model(run: Run, input_shape: tuple, num_classes: int, training: dict) -> keras.Sequential:
     """The same network as a plain ``keras.Sequential`` of Dense/Conv2D layers with
     ``kernel_initializer=...``: what a user would write, and the export format."""
+    training = run.training_settings(training)
     inits = zip(hidden_initializers(run, run.depth), hidden_bias_initializers(run, run.depth))
     layers: list[keras.layers.Layer] = [keras.Input(shape=input_shape)]
     if run.arch == "mlp":

@@ -60,6 +60,15 @@ def key_path(path) -> str:
     return out or "(top level)"
 
 
+def _reads_as_number(value: Any) -> bool:
+    """Whether ``value`` is a string Python reads as a number (YAML 1.1 reads ``3e-4`` as text)."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str)
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = key_path(error.absolute_path)
     if error.validator == "additionalProperties":
@@ -69,6 +78,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "uniqueItems":
         dupes = sorted({repr(v) for v in error.instance if error.instance.count(v) > 1})
         return f"{where}: duplicate value(s) {', '.join(dupes)}; each entry must be unique"
+    if error.validator == "type" and "number" in error.validator_value and _reads_as_number(error.instance):
+        return (f"{where}: {error.instance!r} is text, not a number (YAML reads an exponent without a "
+                "decimal point as text); expected a number, e.g. 3.0e-4 or 0.0003")
     if error.validator == "oneOf" and key_path(error.absolute_path).startswith("grid.initializers"):
         return (f"{where}: {error.instance!r} is not an initializer spec; expected a name "
                 "or a mapping with a 'name' key (and an optional path-safe 'label')")
@@ -87,8 +99,9 @@ def check_schema(config: dict[str, Any]) -> dict[str, Any]:
 def check_semantics(config: dict[str, Any]) -> None:
     """Checks beyond the schema that need no Keras: initializer specs are well formed,
     with known names and arguments in range (:func:`initstudy.study.specs.parse`),
-    labels are unique, identity fits. Custom classes are imported and their arguments
-    checked by :func:`initstudy.inits.resolve.check_config`, when a job starts."""
+    labels are unique, identity fits, learning rates are given only for the grid's
+    optimizers and widths only with an mlp. Custom classes are imported and their
+    arguments checked by :func:`initstudy.inits.resolve.check_config`, when a job starts."""
     for i, entry in enumerate(config.get("audit", {}).get("extra_initializers", [])):
         try:
             initializers.parse(entry, where=f"audit.extra_initializers[{i}]")
@@ -110,6 +123,17 @@ def check_semantics(config: dict[str, Any]) -> None:
                 f"[{labels[spec.label]}]; give one of them a distinct 'label'"
             )
         labels[spec.label] = i
+    for optimizer in grid.get("learning_rates", {}):
+        if optimizer not in grid["optimizers"]:
+            raise ConfigError(
+                f"invalid config: grid.learning_rates.{optimizer}: {optimizer!r} is not in grid.optimizers "
+                f"{grid['optimizers']}; expected rates only for optimizers of the grid"
+            )
+    if "widths" in grid and "mlp" not in grid["architectures"]:
+        raise ConfigError(
+            f"invalid config: grid.widths: {grid['widths']} sets the units of mlp layers, but grid.architectures "
+            f"{grid['architectures']} has no mlp; expected no grid.widths (cnn layers are training.filters wide)"
+        )
 
 
 def check(config: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,17 @@ GRID_DIMENSIONS: dict[str, str] = {
     "initializers": "initializer",
     "seeds": "seed",
 }
+#: Grid axes that take the place of a training setting: config key under ``grid`` ->
+#: the run field. Where the grid has the axis (for ``learning_rates``: for an optimizer
+#: it names), each of its values is a run of its own, with the field in its record,
+#: run id and identity; elsewhere a run takes the training setting
+#: (``training.learning_rate[optimizer]``, ``training.width``) and has no such field,
+#: so a study without the axes keeps its run ids, identities and records. Tables show
+#: every run's value (:data:`RUN_SETTINGS`) either way.
+TRAINING_AXES: dict[str, str] = {"learning_rates": "learning_rate", "widths": "width"}
+#: A run's own value of each of :data:`TRAINING_AXES`, as ``runs.parquet`` and
+#: ``history.parquet`` show it after the run fields (``width`` is empty for cnn runs).
+RUN_SETTINGS: tuple[str, ...] = tuple(TRAINING_AXES.values())
 #: A run's identifying fields as they appear in records and tables (``run_id`` first).
 RUN_FIELDS: tuple[str, ...] = ("run_id", *GRID_DIMENSIONS.values())
 #: A cell of the comparisons: everything but the treatment (initializer) and the block (seed).

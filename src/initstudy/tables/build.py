@@ -3,8 +3,14 @@
 - ``runs.parquet``: one row per run: its fields, its initializer spec (canonical
   JSON, ``initializer_spec``: what the label only names), its last epoch's metrics
   (``epochs_trained`` says which epoch that was), its test metrics, divergence,
-  timings, pack and execution settings, and identity;
+  timings, pack and execution settings, identity, and when its record was made (``created``,
+  UTC, the record's provenance);
 - ``history.parquet``: one row per run × epoch, the run's fields and the epoch's metrics;
+- in both, after the run fields, the run's ``learning_rate`` and ``width``
+  (:data:`~initstudy.study.fields.RUN_SETTINGS`): its own where the grid has those axes,
+  else the training settings it trained with (``training.learning_rate`` of its
+  optimizer, ``training.width``; ``width`` is empty for a cnn), so every study's rows
+  say both; the other tables join them on ``run_id``;
 - ``signal.parquet``: one row per run × epoch (0 = at init) × hidden layer;
 - ``weights.parquet``: one row per run × epoch (0 or the last) × recorded layer × bin;
 - ``jacobian.parquet``: one row per run × probe example × singular value (``index`` 0
@@ -23,18 +29,20 @@ from typing import Iterable
 import pandas as pd
 
 from initstudy.core.atomic import atomic_path, write_json
-from initstudy.study.fields import EPOCH_METRICS, RUN_FIELDS, SIGNAL_FIELDS
+from initstudy.study.fields import EPOCH_METRICS, RUN_FIELDS, RUN_SETTINGS, SIGNAL_FIELDS
+from initstudy.study.runs import axis_values
 from initstudy.train import records
 
 #: Per-run columns of ``runs.parquet`` after the run fields, in order.
-RUN_COLUMNS = [*RUN_FIELDS, "initializer_spec", "epochs_trained", *EPOCH_METRICS, "test_loss", "test_accuracy", "diverged",
-               "diverged_epoch", "num_classes", "wall_time_s", "pack_id", "keras_backend", "deterministic"]
-HISTORY_COLUMNS = [*RUN_FIELDS, "epoch", *EPOCH_METRICS]
+RUN_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS,
+               "initializer_spec", "epochs_trained", *EPOCH_METRICS, "test_loss", "test_accuracy", "diverged",
+               "diverged_epoch", "num_classes", "wall_time_s", "pack_id", "keras_backend", "deterministic", "created"]
+HISTORY_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS, "epoch", *EPOCH_METRICS]
 SIGNAL_COLUMNS = [*RUN_FIELDS, "epoch", "layer", *SIGNAL_FIELDS]
 WEIGHTS_COLUMNS = [*RUN_FIELDS, "epoch", "layer", "bin_left", "bin_right", "count"]
 JACOBIAN_COLUMNS = [*RUN_FIELDS, "input", "index", "singular_value"]
 STRING_COLUMNS = ["run_id", "dataset", "arch", "activation", "optimizer", "initializer", "initializer_spec",
-                  "pack_id", "keras_backend"]
+                  "pack_id", "keras_backend", "created"]
 
 
 def run_row(record: dict) -> dict:
@@ -43,6 +51,7 @@ def run_row(record: dict) -> dict:
     last = record["history"][-1] if record["history"] else {}
     return {
         **{k: run[k] for k in RUN_FIELDS},
+        **axis_values(run, record["training"]),
         "initializer_spec": json.dumps(run["initializer_spec"], sort_keys=True),
         "epochs_trained": last.get("epoch", 0),
         **{m: last.get(m) for m in EPOCH_METRICS},
@@ -51,6 +60,8 @@ def run_row(record: dict) -> dict:
         "num_classes": record["data"]["num_classes"], "wall_time_s": record["wall_time_s"],
         "pack_id": record["pack"]["id"], "keras_backend": record["provenance"]["keras_backend"],
         "deterministic": record["provenance"]["deterministic"],
+        # when the record's run was made (UTC): claims compare it with their rules' registration
+        "created": record["provenance"]["created"],
     }
 
 
@@ -63,8 +74,11 @@ def _typed(frame: pd.DataFrame, float_columns: list[str]) -> pd.DataFrame:
             frame[col] = frame[col].astype("int64")
     for col in float_columns:
         frame[col] = pd.to_numeric(frame[col], errors="raise").astype("float64")
-    if "diverged_epoch" in frame:
-        frame["diverged_epoch"] = frame["diverged_epoch"].astype("Int64")
+    if "learning_rate" in frame:
+        frame["learning_rate"] = frame["learning_rate"].astype("float64")
+    for col in ("diverged_epoch", "width"):  # integers, empty where there is none
+        if col in frame:
+            frame[col] = frame[col].astype("Int64")
     if "diverged" in frame:
         frame["diverged"] = frame["diverged"].astype(bool)
     return frame
@@ -84,7 +98,8 @@ def frames(runs_records: list[dict]) -> dict[str, pd.DataFrame]:
     for record in runs_records:
         fields = {k: record["run"][k] for k in RUN_FIELDS}
         run_rows.append(run_row(record))
-        history_rows += [{**fields, **h} for h in record["history"]]
+        settings = axis_values(record["run"], record["training"])
+        history_rows += [{**fields, **settings, **h} for h in record["history"]]
         signal_rows += [{**fields, **s} for s in record.get("signal", [])]
         weight_rows += histogram_rows(fields, record.get("weights", []))
         jacobian_rows += [{**fields, "input": j["input"], "index": k, "singular_value": value}

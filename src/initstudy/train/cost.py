@@ -67,7 +67,7 @@ def run_flops(run: Run, training: dict[str, Any]) -> float:
     n_val = round(training["validation_split"] * n_all)
     n_train = n_all - n_val
     n_probe = min(training["probe_size"], n_train)
-    f = forward_flops(run.arch, run.depth, training, spec.input_shape, spec.num_classes)
+    f = forward_flops(run.arch, run.depth, run.training_settings(training), spec.input_shape, spec.num_classes)
     return training["epochs"] * epoch_flops(f, n_train, n_val, n_probe) + 3 * f * n_probe + f * n_test
 
 

@@ -4,12 +4,14 @@ Two runs with the same identity compute the same numbers, so a finished record w
 identity matches the config is never retrained, and one whose identity differs is
 stale. The identity is
 
-- the run's grid fields (dataset, arch, activation, optimizer, depth, seed);
+- the run's grid fields (dataset, arch, activation, optimizer, depth, seed, and its
+  learning rate and width where the grid has those axes: see
+  :data:`initstudy.study.fields.TRAINING_AXES`);
 - its initializer spec with every argument and its biases' spec (not its label,
   which only names it);
 - the training settings that change its trajectory: epochs, batch size, validation
   split, probe size, XLA, the width (mlp) or filters and kernel size (cnn), the
-  learning rate of its optimizer and, for ``momentum``, the momentum; the number of
+  learning rate it trains with and, for ``momentum``, the momentum; the number of
   Jacobian spectra recorded, when not 0 (a record without them cannot stand for one
   with them);
 - the Keras backend, op determinism, and the version of what generates its data.
@@ -57,7 +59,12 @@ def keras_backend() -> str:
 
 def identity(run: Run, training: dict[str, Any], backend: str | None = None,
              deterministic: bool = True) -> dict[str, Any]:
-    """The identity of ``run`` under the (checked, defaults filled) ``training`` settings."""
+    """The identity of ``run`` under the (checked, defaults filled) ``training`` settings.
+
+    A run's own learning rate and width (grid axes) are among its fields and, as the
+    values it trains with, its training settings; a run without them has the
+    settings' values there, and the identity it had before the axes existed."""
+    training = run.training_settings(training)
     settings = {key: training[key] for key in (*TRAJECTORY_SETTINGS, *ARCH_SETTINGS[run.arch])}
     settings["learning_rate"] = training["learning_rate"][run.optimizer]
     if run.optimizer == "momentum":

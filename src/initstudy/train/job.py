@@ -32,7 +32,8 @@ def parse_pack(payload: dict[str, Any]) -> tuple[Pack, dict[str, Any]]:
     """``{"pack_id": ..., "runs": [run dicts], "training": {...}}`` -> (Pack, training).
 
     The members' fields and the training settings go through the same schema as a
-    config (as a grid of the values the members use), so a hand-written pack can
+    config (as a grid of the values the members use, their learning rates and widths
+    included), so a hand-written pack can
     neither name an unknown dataset nor make a record path outside ``results/``.
     """
     missing = [k for k in ("pack_id", "runs", "training") if k not in payload]
@@ -44,6 +45,14 @@ def parse_pack(payload: dict[str, Any]) -> tuple[Pack, dict[str, Any]]:
         grid = {key: list(dict.fromkeys(m[field] for m in members)) for key, field in GRID_FIELDS.items()}
         grid["initializers"] = list({json.dumps(m["initializer_spec"], sort_keys=True): m["initializer_spec"]
                                      for m in members}.values())
+        rates: dict[str, list] = {}
+        for m in members:
+            if m.get("learning_rate") is not None:
+                rates.setdefault(m["optimizer"], []).append(m["learning_rate"])
+        if rates:
+            grid["learning_rates"] = {name: list(dict.fromkeys(values)) for name, values in rates.items()}
+        if any(m.get("width") is not None for m in members):
+            grid["widths"] = list(dict.fromkeys(m["width"] for m in members if m.get("width") is not None))
     except (KeyError, TypeError) as exc:
         raise config.ConfigError(f"--pack: a run lacks the field {exc}; expected {', '.join(RUN_KEYS)}") from None
     checked = config.check({"grid": grid, "training": payload["training"]})

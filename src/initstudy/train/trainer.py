@@ -49,7 +49,7 @@ from initstudy.train import checkpoint as checkpoints
 from initstudy.train import probes
 from initstudy.train.evaluate import Evaluator, evaluate, make_eval_step
 from initstudy.train.observers import JacobianSpectra, SignalLog, WeightHistograms
-from initstudy.train.optimizers import make_optimizer
+from initstudy.train.optimizers import pack_optimizer
 from initstudy.train.records import finite_or_none
 from initstudy.train.step import PackData, TrainStep, add_rows
 
@@ -80,7 +80,7 @@ class PackTrainer:
         first = self.data.groups[0]
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.model: PackedNet = build_packed(pack, first.input_shape, first.num_classes, training)
-        optimizer = make_optimizer(pack.runs[0].optimizer, training)
+        optimizer = pack_optimizer(pack.runs, training)  # a learning rate per member where they differ
         optimizer.build(self.model.trainable_variables)
         self.train_step = TrainStep(self.model, optimizer, self.data)
         self.eval_step = make_eval_step(self.model)
