@@ -1,23 +1,42 @@
 """The empirical guideline: per activation and depth band, the best initializer beside
-the textbook's, and a decision only where the tests can make one.
+the textbook's, and a decision only where the data can make one.
 
 The textbook family per activation: Glorot & Bengio 2010 for symmetric saturating
 units, He et al. 2015 for rectifiers, Klambauer et al. 2017 for SELU. Depths are
 pooled into bands (:data:`BAND_EDGES`): what holds at depth 2 need not at depth 50,
-so a mean rank over all depths can hide the textbook result. In each (activation,
-band), the best initializers have the lowest mean rank over the band's cells
-(:func:`initstudy.analysis.ranks.mean_rank_over_cells`; ties within 1e-9 all listed),
-and the textbook initializer is the best-ranked one of the textbook family. The
-decision rule, fixed before the data:
+so a mean over all depths can hide the textbook result. In each (activation, band)
+the best initializer is the study's one best (:mod:`initstudy.analysis.best`: the
+highest mean score, here averaged over the band's cells), and the textbook
+initializer is the best of the textbook family by the same rule.
 
-- ``disagree``: in every cell of the band some initializer beats the textbook one
-  significantly (Holm-corrected pairwise test, the study's alpha);
-- ``agree``: in every cell the textbook initializer is in the best's group (the best
-  does not beat it significantly, :func:`~initstudy.analysis.ranks.not_worse_than_best`)
-  and in at least one cell it beats another initializer significantly (the tests
-  can tell initializers apart there);
-- ``no decision``: otherwise (for instance when no test can reject with the seeds);
+The decision rule, fixed before the data (``alpha`` and the equivalence margin Delta
+are ``stats.alpha`` and ``stats.equivalence_margin`` of the config):
+
+- ``agree``: in every cell of the band the textbook initializer is *equivalent* to the
+  best within Delta, by Schuirmann's two one-sided tests at level alpha
+  (:mod:`initstudy.analysis.equivalence`): the ``(1 - 2 alpha)`` paired t interval of
+  the mean difference "textbook minus rival" over the seeds lies inside
+  ``(-Delta, Delta)``. The rival is the best of the *other* initializers of the cell
+  (:func:`~initstudy.analysis.best.best_of` without the textbook one): the cell's best
+  when the textbook initializer is not, else the runner-up. When the textbook
+  initializer is the cell's best only the lower bound is required (``> -Delta``):
+  being better than the runner-up by more than Delta is no reason to withhold
+  agreement. (When it is not the best its paired mean difference is at most 0 under
+  complete pairs, and then the lower bound alone already implies the upper one.)
+  Requiring every cell is an intersection-union test: the band's "agree" has level
+  alpha without a multiplicity correction. The rival is chosen by the data (the
+  sample best), and the interval is not widened for that choice;
+- ``disagree``: in every cell some initializer beats the textbook one significantly
+  (Holm-corrected pairwise Wilcoxon test at alpha) and the band is not ``agree``: a
+  difference the margin calls immaterial does not make a disagreement, however
+  significant;
+- ``no decision``: otherwise. In particular "not rejected" is not "agree": a textbook
+  initializer that no test beats but whose interval reaches beyond Delta (too few
+  seeds, too much noise) decides nothing;
 - ``not tested`` (no initializer of the family in the grid), ``--`` (no textbook rule).
+
+Each row gives the interval of its *worst* cell (the lowest lower bound; a cell
+without an interval counts as the worst): if that one is within the margin, all are.
 """
 
 from __future__ import annotations
@@ -27,7 +46,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from initstudy.analysis.ranks import mean_rank_over_cells, not_worse_than_best
+from initstudy.analysis import equivalence
+from initstudy.analysis.best import best_of, pooled_means
 from initstudy.study.fields import CELL
 
 #: The textbook initializer family per activation; activations without one are absent.
@@ -42,12 +62,13 @@ TEXTBOOK = {
 FAMILY_NAMES = {"glorot": "Glorot", "he": "He", "lecun": "LeCun"}
 #: Depth bands: a depth belongs to the first band whose upper edge it does not exceed.
 BAND_EDGES = (10,)
-#: ``best`` holds the best labels joined by :data:`LIST_SEPARATOR` (a CSV cell).
+#: ``worst_cell`` names a cell by its fields other than the activation, joined by this.
+CELL_SEPARATOR = "/"
 GUIDELINE_COLUMNS = [
-    "activation", "band", "depths", "textbook", "best", "best_rank", "textbook_initializer", "textbook_rank",
-    "n_cells", "textbook_with_best", "textbook_beaten", "textbook_wins", "decision",
+    "activation", "band", "depths", "textbook", "best", "best_mean", "textbook_initializer", "textbook_mean",
+    "n_cells", "textbook_equivalent", "textbook_beaten", "worst_cell", "rival", "n_pairs", "mean_diff",
+    "ci_low", "ci_high", "confidence", "margin", "decision",
 ]
-LIST_SEPARATOR = ";"
 
 
 def family(label: str) -> str | None:
@@ -85,56 +106,90 @@ def _depths_label(depths) -> str:
     return str(low) if low == high else f"{low}-{high}"
 
 
-def _decision(textbook: str | None, tested: str | None, n_cells: int, with_best: int, beaten: int,
-              wins: int) -> str:
+def _decision(textbook: str | None, tested: str | None, n_cells: int, equivalent: int, beaten: int) -> str:
     if textbook is None:
         return "--"
     if tested is None:
         return "not tested"
-    if beaten == n_cells:
-        return "disagree"
-    if with_best == n_cells and wins > 0:
+    if n_cells and equivalent == n_cells:
         return "agree"
+    if n_cells and beaten == n_cells:
+        return "disagree"
     return "no decision"
 
 
-def guideline_frame(ranks: pd.DataFrame, pairwise: pd.DataFrame) -> pd.DataFrame:
-    """One row per activation and depth band with ranks (see the module docstring)."""
-    ranks = ranks.assign(band=ranks["depth"].map(band_of))
+def _cell_label(key: tuple) -> str:
+    fields = dict(zip(CELL, key))
+    return CELL_SEPARATOR.join(str(fields[c]) for c in CELL if c != "activation")
+
+
+def textbook_comparison(blocks: pd.DataFrame, means: pd.Series, tested: str, alpha: float,
+                        margin: float) -> dict:
+    """One cell: the textbook initializer ``tested`` against its rival (the best of the
+    others by ``means``, the cell's mean scores), the ``(1 - 2 alpha)`` interval of
+    their paired difference over the seeds (``blocks``: seed x initializer scores) and
+    whether it shows equivalence within ``margin`` (see the module docstring)."""
+    rival = best_of(means.drop(tested, errors="ignore"))
+    if rival is None or tested not in blocks or pd.isna(means.get(tested)):
+        return {"rival": rival, **dict.fromkeys(equivalence.INTERVAL_KEYS, np.nan), "n": 0, "equivalent": False}
+    interval = equivalence.paired_interval(blocks[tested], blocks[rival], alpha)
+    if best_of(means) == tested:
+        equivalent = equivalence.not_worse(interval["ci_low"], margin)
+    else:
+        equivalent = equivalence.within(interval["ci_low"], interval["ci_high"], margin)
+    return {"rival": rival, **interval, "equivalent": equivalent}
+
+
+def guideline_frame(scores: pd.DataFrame, bootstrap: pd.DataFrame, pairwise: pd.DataFrame, alpha: float,
+                    margin: float) -> pd.DataFrame:
+    """One row per activation and depth band (see the module docstring). ``scores`` has
+    one row per run with its policy score (:func:`initstudy.analysis.stats.scored`),
+    ``bootstrap`` and ``pairwise`` are the statistics tables."""
+    bootstrap = bootstrap.dropna(subset=["mean"])
+    bootstrap = bootstrap.assign(band=bootstrap["depth"].map(band_of))
     rows = []
-    for (activation, band), band_ranks in ranks.groupby(["activation", "band"], sort=True):
-        means = mean_rank_over_cells(band_ranks, []).dropna().sort_values(kind="stable")
-        if means.empty:
-            continue
-        best = list(means.index[np.isclose(means, means.iloc[0], rtol=0, atol=1e-9)])
+    for (activation, band), band_means in bootstrap.groupby(["activation", "band"], sort=True):
+        means = pooled_means(band_means, [])
+        best = best_of(means)
         textbook = TEXTBOOK.get(activation)
-        family_members = [label for label in means.index if family(label) == textbook]
-        tested = family_members[0] if textbook is not None and family_members else None
-        cells = band_ranks.dropna(subset=["mean_rank"])
-        n_cells = with_best = beaten = wins = 0
-        for key, cell in cells.groupby(list(CELL), sort=True):
+        tested = best_of(means[[label for label in means.index if family(label) == textbook]])
+        n_cells = equivalent = beaten = 0
+        worst = None
+        for key, cell in band_means.groupby(list(CELL), sort=True):
             n_cells += 1
             if tested is None:
                 continue
+            cell_scores = scores.merge(pd.DataFrame([dict(zip(CELL, key))]), on=list(CELL))
+            blocks = cell_scores.pivot(index="seed", columns="initializer", values="score")
+            comparison = textbook_comparison(blocks, cell.set_index("initializer")["mean"], tested, alpha, margin)
+            equivalent += comparison["equivalent"]
             pairs = pairwise.merge(pd.DataFrame([dict(zip(CELL, key))]), on=list(CELL))
-            group = not_worse_than_best(cell.set_index("initializer")["mean_rank"], pairs)
-            with_best += tested in group
             against = pairs[(pairs["initializer_a"] == tested) | (pairs["initializer_b"] == tested)]
             beaten += not significant_losses(against, tested).empty
-            wins += not significant_wins(against, tested).empty
+            low = comparison["ci_low"] if np.isfinite(comparison["ci_low"]) else -np.inf
+            if worst is None or low < worst[0]:
+                worst = (low, _cell_label(key), comparison)
+        comparison = worst[2] if worst else {"rival": None, **dict.fromkeys(equivalence.INTERVAL_KEYS, np.nan)}
         rows.append({
             "activation": activation,
             "band": band,
-            "depths": _depths_label(band_ranks["depth"].unique()),
+            "depths": _depths_label(band_means["depth"].unique()),
             "textbook": FAMILY_NAMES.get(textbook, "--"),
-            "best": LIST_SEPARATOR.join(best),
-            "best_rank": means.iloc[0],
+            "best": best,
+            "best_mean": means[best],
             "textbook_initializer": tested,
-            "textbook_rank": means[tested] if tested is not None else np.nan,
+            "textbook_mean": means[tested] if tested is not None else np.nan,
             "n_cells": n_cells,
-            "textbook_with_best": with_best,
+            "textbook_equivalent": equivalent,
             "textbook_beaten": beaten,
-            "textbook_wins": wins,
-            "decision": _decision(textbook, tested, n_cells, with_best, beaten, wins),
+            "worst_cell": worst[1] if worst else None,
+            "rival": comparison["rival"],
+            "n_pairs": comparison["n"] if worst else np.nan,
+            "mean_diff": comparison["mean_diff"],
+            "ci_low": comparison["ci_low"],
+            "ci_high": comparison["ci_high"],
+            "confidence": equivalence.confidence(alpha),
+            "margin": margin,
+            "decision": _decision(textbook, tested, n_cells, equivalent, beaten),
         })
     return pd.DataFrame(rows, columns=GUIDELINE_COLUMNS)

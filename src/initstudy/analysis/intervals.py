@@ -4,6 +4,9 @@ Every interval of a mean in the study, in a table or drawn as a band or an error
 is :func:`initstudy.analysis.stats.bootstrap_mean`: scipy's BCa bootstrap with
 :data:`~initstudy.analysis.stats.N_RESAMPLES` resamples at
 :data:`~initstudy.analysis.stats.CONFIDENCE`, seeded per group by the group's key.
+The one other kind, the interval of a paired mean difference judged against the
+guideline's equivalence margin, is the paired t interval of
+:mod:`initstudy.analysis.equivalence`.
 """
 
 from __future__ import annotations

@@ -78,8 +78,10 @@ def draw_mean_ranks(rank_summary: pd.DataFrame) -> Figure:
     one panel per setting: a critical-difference style diagram (the ``rank_summary``
     analysis table).
 
-    At each depth a grey bar spans the ranks of the best initializer and of those it
-    does not beat significantly (Holm-corrected Wilcoxon; ``with_best``); the bottom
+    At each depth a grey bar spans the ranks of the best initializer (the study's one
+    definition, :mod:`initstudy.analysis.best`: the highest mean score, whatever its
+    rank) and of those it does not beat significantly (Holm-corrected Wilcoxon;
+    ``with_best``); the bottom
     row, "all", pools the depths (no test). Points of equal rank are spread
     vertically, in the initializers' sorted order.
     """
