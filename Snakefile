@@ -39,8 +39,10 @@ rule all:
 
 
 # `snakemake claims`: only the claims (config["claims"]): their runs, tables, verdicts,
-# the table of every claim, and their figures.
+# the table of every claim, and their figures; and the control studies that guard them
+# (config["controls"]), checked on their own runs.
 rule claims:
     input:
         study_paths.CLAIMS_TABLE if CLAIMS else [],
         CLAIM_FIGURES,
+        [study_paths.control_check(name) for name in CONTROLS],

@@ -31,14 +31,15 @@ from workflow_copy import REPO, copy_workflow
 
 
 def study_flops(config_path: Path) -> tuple[int, float]:
-    """Runs and training FLOPs of a config and of its claims, a run two share counted
-    once (:func:`initstudy.train.cost.run_flops` per distinct record)."""
+    """Runs and training FLOPs of a config, its claims and its control studies, a run two
+    share counted once (:func:`initstudy.train.cost.run_flops` per distinct record)."""
     from initstudy.study import config as study_config
     from initstudy.study import paths
     from initstudy.train import cost, pending
 
     cfg = study_config.load(config_path)
-    studies = [cfg, *(study_config.load(REPO / paths.claim_config(name)) for name in cfg["claims"])]
+    studies = [cfg, *(study_config.load(REPO / paths.claim_config(name)) for name in cfg["claims"]),
+               *(study_config.load(REPO / paths.control_config(name)) for name in cfg.get("controls", []))]
     flops = {}  # record path (the run's identity) -> its FLOPs
     with tempfile.TemporaryDirectory() as root:
         for study in studies:

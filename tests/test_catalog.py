@@ -90,7 +90,7 @@ def test_readme_lists_what_the_catalog_publishes():
                 files |= {f"{stem}{name}{suffix}" for name in names.split(",")}
             else:
                 files.add(item)
-    expected = {a.path.replace("{claim}", "<claim>") for a in catalog.published()}
+    expected = {a.path.replace("{claim}", "<claim>").replace("{control}", "<control>") for a in catalog.published()}
     assert files == expected
 
 

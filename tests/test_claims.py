@@ -1,7 +1,9 @@
 """Claims: the tests against independent implementations and published worked examples,
-the decision rule's three verdicts, each claim family's verdicts on synthetic tables
-with known answers, the symmetry control failing the build, the verbs, the figures and
-the paper's claims table and macros."""
+the decision rule's three verdicts, the conjunction's PASS (intersection-union) and FAIL
+(Holm across sub-claims), each claim family's verdicts on synthetic tables with known
+answers, a claim's own zeros runs checked before it is decided, the verbs, the figures
+and the paper's claims table and macros. (Controls: tests/test_controls.py; every
+family reaching FAIL: tests/test_claims_can_fail.py; registration: tests/test_registration.py.)"""
 
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ from scipy import stats as scipy_stats
 
 from initstudy import cli
 from initstudy.analysis.claims import evaluate, inference, rule
-from initstudy.analysis.claims.families import symmetry
 from initstudy.analysis.claims.registry import FAMILIES, ClaimError, Tables, family, resolve
 from initstudy.figures import registry as figures
 from initstudy.paper import macros as paper_macros
@@ -173,15 +174,68 @@ def test_the_t_test_needs_no_six_seeds():
     assert rule.decide([0.30, 0.35, 0.40], _rule("greater", 0.1, test="t"))["verdict"] == "PASS"
 
 
+def _parts(verdicts, p_values, min_p=1 / 64, n=7, alpha=0.05) -> pd.DataFrame:
+    """Sub-claim rows as rule.decide gives them, with synthetic p-values."""
+    k = len(verdicts)
+    return pd.DataFrame({"verdict": verdicts, "p_value": p_values, "min_p": [min_p] * k, "n": [n] * k,
+                         "alpha": [alpha] * k})
+
+
 def test_conjunction_is_an_intersection_union_test():
-    parts = pd.DataFrame({"verdict": ["PASS", "PASS"], "p_value": [0.01, 0.03], "min_p": [0.03, 0.03], "n": [6, 6]})
+    parts = _parts(["PASS", "PASS"], [0.01, 0.03], min_p=0.03, n=6)
     combined = rule.combine(parts)
     assert combined["verdict"] == "PASS" and combined["p_value"] == 0.03 and combined["deciding"] == 1
     parts.loc[1, "verdict"] = "INCONCLUSIVE"
     assert rule.combine(parts)["verdict"] == "INCONCLUSIVE"
     parts.loc[0, "verdict"] = "FAIL"
-    combined = rule.combine(parts)
+    combined = rule.combine(parts)  # m = 2: the failing p 0.01 is 0.02 after Holm
     assert combined["verdict"] == "FAIL" and combined["deciding"] == 0 and combined["n_fail"] == 1
+    assert combined["p_value"] == pytest.approx(0.02) and combined["n_fail_holm"] == 1
+
+
+def test_pass_keeps_its_level_without_a_correction():
+    """Twelve sub-claims each passing at p = 0.04: the intersection-union test passes
+    (its p the largest, 0.04), where Holm would have asked for 0.05 / 12 of each."""
+    combined = rule.combine(_parts(["PASS"] * 12, [0.04] * 12))
+    assert combined["verdict"] == "PASS" and combined["p_value"] == 0.04
+
+
+def test_fail_needs_holm_across_the_subclaims():
+    """One of twelve sub-claims fails at p = 1/32 (the exact test's smallest p with 6
+    values): uncorrected it would FAIL the claim; after Holm over 12 it is 12/32 = 0.375,
+    so the claim is INCONCLUSIVE, decided by that sub-claim, and says why."""
+    parts = _parts(["PASS"] * 11 + ["FAIL"], [1 / 32] * 12, min_p=1 / 32, n=6)
+    assert (parts["verdict"] == "FAIL").any()  # what the uncorrected rule fired on
+    combined = rule.combine(parts)
+    assert combined["verdict"] == "INCONCLUSIVE" and combined["n_fail"] == 1 and combined["n_fail_holm"] == 0
+    assert combined["deciding"] == 11 and combined["p_holm"][11] == pytest.approx(12 / 32)
+    assert combined["fail_min_p"] == pytest.approx(12 / 32)  # FAIL was out of reach with 6 values
+    assert rule.minimum_fail_seeds("sign_flip", 0.05, 12) == 9 and rule.minimum_fail_seeds("sign_flip", 0.05, 1) == 6
+
+
+def test_fail_after_holm_fires_and_steps_down():
+    """A contrary p small enough for Holm FAILs the claim: 0.004 among 10 sub-claims is
+    0.04 adjusted. Holm's step-down: with p = 0.01, 0.02 among 3 the adjusted p are 0.03
+    and 0.04, both rejected (Bonferroni would have rejected only the first). A failing
+    p is never smaller after the correction, so no claim FAILs with it that would not
+    fail without it."""
+    combined = rule.combine(_parts(["PASS"] * 9 + ["FAIL"], [0.01] * 9 + [0.004]))
+    assert combined["verdict"] == "FAIL" and combined["deciding"] == 9
+    assert combined["p_value"] == pytest.approx(0.04)
+    stepped = rule.combine(_parts(["FAIL", "FAIL", "INCONCLUSIVE"], [0.01, 0.02, 0.5]))
+    assert stepped["verdict"] == "FAIL" and stepped["n_fail_holm"] == 2
+    assert list(stepped["p_holm"]) == pytest.approx([0.03, 0.04, 1.0])
+    assert stepped["deciding"] == 0
+    # the same p-values uncorrected and corrected: a corrected FAIL implies an uncorrected one
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        m = int(rng.integers(1, 13))
+        verdicts = list(rng.choice(["PASS", "FAIL", "INCONCLUSIVE"], m))
+        p = rng.uniform(0, 0.06, m)
+        combined = rule.combine(_parts(verdicts, p))
+        if combined["verdict"] == "FAIL":
+            assert any(v == "FAIL" and q <= 0.05 for v, q in zip(verdicts, p))
+        assert (combined["p_holm"] >= np.where(np.array(verdicts) == "FAIL", p, 1.0) - 1e-15).all()
 
 
 # ------------------------------------------------------------------ synthetic studies
@@ -202,17 +256,21 @@ def synthetic_runs(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def he_study(accuracy, seeds=(0, 1, 2), ratio=None) -> Tables:
-    """ReLU MLPs at depths 30 and 50 with Adam and momentum; ``accuracy(init, optimizer,
-    depth, seed)`` gives each run's test accuracy, ``ratio(init)`` the per-layer ratio of
-    E[a²] at init (noise ±2 % per run)."""
+HE_INITS = ("he_normal", "glorot_uniform", "lecun_normal", "random_normal-stddev0.01")
+
+
+def he_study(accuracy, seeds=(0, 1, 2), ratio=None, depths=(30, 50), optimizers=("adam", "momentum"),
+             inits=HE_INITS) -> Tables:
+    """ReLU MLPs at depths 30 and 50 with Adam and momentum (or ``depths``,
+    ``optimizers``); ``accuracy(init, optimizer, depth, seed)`` gives each run's test
+    accuracy, ``ratio(init)`` the per-layer ratio of E[a²] at init (noise ±2 % per run)."""
     ratio = ratio or {"he_normal": 1.0, "glorot_uniform": 0.5, "lecun_normal": 0.5,
                       "random_normal-stddev0.01": 0.0064}.get
     rng = np.random.default_rng(0)
     runs, signal = [], []
-    for optimizer in ("adam", "momentum"):
-        for depth in (30, 50):
-            for init in ("he_normal", "glorot_uniform", "lecun_normal", "random_normal-stddev0.01"):
+    for optimizer in optimizers:
+        for depth in depths:
+            for init in inits:
                 for seed in seeds:
                     fields = {"activation": "relu", "optimizer": optimizer, "depth": depth, "initializer": init,
                               "seed": seed}
@@ -256,11 +314,23 @@ def test_he2015_pass():
     assert table.iloc[0]["min_p"] == 1 / 32 and table.iloc[0]["n_needed"] == 6
 
 
+#: Seeds with which the he2015 config's 12 sub-claims can FAIL after Holm: 5 seeds x 2
+#: optimizers pooled = 10 values, 12 x 2 / 2**10 = 0.023 <= 0.05.
+HE_FAIL_SEEDS = range(5)
+
+
 def test_he2015_fail_when_glorot_trains():
-    table = evaluate.verdicts("he2015", load_claim("he2015"), he_study(he_accuracy(lambda o, d, s: d == 30)))
+    trains = he_accuracy(lambda o, d, s: d == 30)
+    table = evaluate.verdicts("he2015", load_claim("he2015"), he_study(trains, seeds=HE_FAIL_SEEDS))
     claim = table.iloc[0]
     assert claim["verdict"] == "FAIL" and "d30 glorot_uniform" in claim["deciding"]
     assert claim["estimate"] == pytest.approx(0.25)
+    assert claim["p_value"] == pytest.approx(12 * 2 / 2**10) and claim["n_fail_holm"] == 1
+    # with the config's own 3 seeds (6 values) the same sub-claim fails only before Holm's correction
+    few = evaluate.verdicts("he2015", load_claim("he2015"), he_study(trains)).iloc[0]
+    assert few["verdict"] == "INCONCLUSIVE" and few["n_fail"] == 1 and few["n_fail_holm"] == 0
+    assert "not after Holm's correction" in few["reason"] and "FAIL was out of reach" in few["reason"]
+    assert few["fail_min_p"] == pytest.approx(12 / 32)
 
 
 def test_he2015_inconclusive_when_glorot_sometimes_trains_or_seeds_are_few():
@@ -274,7 +344,7 @@ def test_he2015_inconclusive_when_glorot_sometimes_trains_or_seeds_are_few():
 
 
 def test_he2015_variance_fails_when_he_halves_too():
-    halving = he_study(he_accuracy(), ratio=lambda init: 0.5)
+    halving = he_study(he_accuracy(), seeds=HE_FAIL_SEEDS, ratio=lambda init: 0.5)
     table = evaluate.verdicts("he2015", load_claim("he2015"), halving)
     assert verdicts_by_part(table)["variance_constant"] == {"FAIL"} and table.iloc[0]["verdict"] == "FAIL"
 
@@ -318,7 +388,9 @@ def test_glorot2010_pass():
 
 
 def test_glorot2010_fail_and_inconclusive():
-    flat = glorot_study(standard_gain=1.0, saturates=False)
+    flat = glorot_study(standard_gain=1.0, saturates=False)  # 6 seeds: 4 sub-claims x 1/32 > 0.05 after Holm
+    assert evaluate.verdicts("glorot2010", load_claim("glorot2010"), flat).iloc[0]["verdict"] == "INCONCLUSIVE"
+    flat = glorot_study(seeds=range(8), standard_gain=1.0, saturates=False)
     table = evaluate.verdicts("glorot2010", load_claim("glorot2010"), flat)
     assert verdicts_by_part(table)["backprop_shrinks"] == {"FAIL"}
     assert verdicts_by_part(table)["top_saturation"] == {"FAIL"} and table.iloc[0]["verdict"] == "FAIL"
@@ -327,37 +399,20 @@ def test_glorot2010_fail_and_inconclusive():
 
 
 def zeros_study(accuracy=lambda activation, depth, seed: 0.1, seeds=(0, 1, 2)) -> Tables:
+    """Zeros runs of the symmetry control's grid (relu and tanh, depths 2-50)."""
     runs = [{"activation": a, "optimizer": "adam", "depth": d, "initializer": "zeros", "seed": s,
              "test_accuracy": accuracy(a, d, s)}
             for a in ("relu", "tanh") for d in (2, 10, 30, 50) for s in seeds]
     return Tables(synthetic_runs(runs), pd.DataFrame(), pd.DataFrame())
 
 
-def test_symmetry_verdicts():
-    claim = load_claim("symmetry")
-    table = evaluate.verdicts("symmetry", claim, zeros_study())
-    assert table.iloc[0]["verdict"] == "PASS" and len(table) == 1 + 4
-    learned = zeros_study(lambda a, d, s: 0.4 if d == 30 else 0.1)
-    assert evaluate.verdicts("symmetry", claim, learned).iloc[0]["verdict"] == "FAIL"
-    few = zeros_study(seeds=(0,))
-    assert evaluate.verdicts("symmetry", claim, few).iloc[0]["verdict"] == "INCONCLUSIVE"
-
-
-def test_the_symmetry_control_names_the_cell():
-    runs = zeros_study(lambda a, d, s: 0.41 if (a, d, s) == ("relu", 30, 2) else 0.1).runs
-    messages = symmetry.violations(runs)
-    assert len(messages) == 1
-    assert messages[0].startswith("symmetry control violated: mnist1d/mlp/relu/adam/d30: ")
-    assert "seed(s) 2" in messages[0]
-    with pytest.raises(symmetry.ControlViolation, match="symmetry control violated"):
-        symmetry.check(runs)
-    # sigmoid (phi(0) = 1/2) is outside the control; a diverged zeros run is no violation
-    sigmoid = runs.assign(activation="sigmoid")
-    assert symmetry.violations(sigmoid) == []
-    diverged = runs.assign(diverged=True, test_accuracy=np.nan)
-    assert symmetry.violations(diverged) == []
-    table = symmetry.control_table(runs)
-    assert (~table["ok"]).sum() == 1 and len(table) == 8
+def test_symmetry_is_no_claim_family():
+    """The symmetry control is a control (initstudy.analysis.controls), not a claim: no
+    config can name it as a claim's statistic, and no claim config is one."""
+    assert "symmetry" not in FAMILIES and "symmetry" not in catalog.CLAIM_FIGURES
+    with pytest.raises(ClaimError, match="not a registered claim statistic"):
+        family("symmetry")
+    assert "symmetry" not in {p.stem for p in CLAIM_CONFIGS}
 
 
 # ------------------------------------------------------------------ configs and registry
@@ -366,7 +421,7 @@ def test_the_symmetry_control_names_the_cell():
 def test_claim_configs_validate_and_resolve():
     """Every claim config is valid, names parts of its statistic, and gives every
     sub-claim the values its test needs to reach alpha (seeds x pooled levels)."""
-    assert {"he2015", "he2015_cnn", "glorot2010", "symmetry"} <= {p.stem for p in CLAIM_CONFIGS}
+    assert {"he2015", "he2015_cnn", "glorot2010"} <= {p.stem for p in CLAIM_CONFIGS}
     grid_key = {field: key for key, field in GRID_DIMENSIONS.items()}
     for path in CLAIM_CONFIGS:
         cfg = study_config.load(path)
@@ -381,7 +436,7 @@ def test_claim_configs_validate_and_resolve():
 
 def test_bad_claims_are_refused_with_the_key(tiny_config):
     cfg = copy.deepcopy(tiny_config)
-    cfg["claim"] = {"hypothesis": "h", "source": {"paper": "p"}, "statistic": "symmetry",
+    cfg["claim"] = {"hypothesis": "h", "source": {"paper": "p"}, "statistic": "he2015",
                     "rules": {"at_chance": {"direction": "sideways", "min_effect": 0.05}}}
     with pytest.raises(study_config.ConfigError, match="claim.rules.at_chance.direction"):
         study_config.check(copy.deepcopy(cfg))
@@ -394,7 +449,7 @@ def test_bad_claims_are_refused_with_the_key(tiny_config):
         resolve(study_config.check(copy.deepcopy(cfg))["claim"])
     with pytest.raises(ClaimError, match="not a registered claim statistic"):
         family("nope")
-    assert {"he2015", "glorot2010", "symmetry"} <= set(FAMILIES)
+    assert {"he2015", "glorot2010"} <= set(FAMILIES)
 
 
 # ------------------------------------------------------------------ verbs
@@ -413,7 +468,8 @@ def write_study(folder: Path, tables: Tables) -> Path:
 def test_claim_verb_writes_the_verdict_and_figure_tables(tmp_path, capsys):
     study = write_study(tmp_path / "he2015", he_study(he_accuracy()))
     config = REPO / "config" / "claims" / "he2015.yaml"
-    assert cli.main(["claim", f"--config={config}", f"--tables-dir={study}", f"--out-dir={study}"]) == 0
+    assert cli.main(["claim", f"--config={config}", f"--tables-dir={study}", f"--out-dir={study}",
+                     f"--registry={tmp_path / 'registry.yaml'}"]) == 0
     verdict = pd.read_csv(study / paths.CLAIM_VERDICT)
     assert list(verdict.columns) == evaluate.VERDICT_COLUMNS and verdict.iloc[0]["verdict"] == "PASS"
     for table in catalog.CLAIM_FIGURES["he2015"].draws:
@@ -421,21 +477,17 @@ def test_claim_verb_writes_the_verdict_and_figure_tables(tmp_path, capsys):
     assert "he2015: PASS" in capsys.readouterr().out
 
 
-def test_a_violated_control_fails_the_claim_verb_naming_the_cell(tmp_path, capsys):
-    broken = zeros_study(lambda a, d, s: 0.6 if (a, d) == ("tanh", 10) else 0.1)
-    study = write_study(tmp_path / "symmetry", broken)
-    config = REPO / "config" / "claims" / "symmetry.yaml"
+def test_a_claims_own_zeros_runs_are_checked_before_it_is_decided(tmp_path, capsys):
+    """A claim study with a zeros run that learned (the pipeline broken): the claim verb
+    stops (exit 3) naming the cell, and writes no verdict."""
+    broken = zeros_study(lambda a, d, s: 0.6 if (a, d) == ("tanh", 10) else 0.1).runs
+    tables = he_study(he_accuracy())
+    study = write_study(tmp_path / "he2015", tables._replace(runs=pd.concat([tables.runs, broken])))
+    config = REPO / "config" / "claims" / "he2015.yaml"
     status = cli.main(["claim", f"--config={config}", f"--tables-dir={study}", f"--out-dir={study}"])
-    err = capsys.readouterr().err
-    assert status != 0
-    assert "symmetry control violated: mnist1d/mlp/tanh/adam/d10: " in err
-    # the same control on a main study's runs table
-    runs = tmp_path / "runs.parquet"
-    broken.runs.to_parquet(runs)
-    assert cli.main(["check-controls", f"--runs={runs}", f"--out={tmp_path / 'controls.csv'}"]) != 0
+    assert status == 3
     assert "symmetry control violated: mnist1d/mlp/tanh/adam/d10: " in capsys.readouterr().err
-    zeros_study().runs.to_parquet(runs)
-    assert cli.main(["check-controls", f"--runs={runs}"]) == 0
+    assert not (study / paths.CLAIM_VERDICT).exists()
 
 
 def test_claim_verb_refuses_a_config_without_claim_in_one_line(tmp_path, capsys, tiny_config):
@@ -446,15 +498,17 @@ def test_claim_verb_refuses_a_config_without_claim_in_one_line(tmp_path, capsys,
 
 
 def claims_csv(tmp_path: Path) -> Path:
-    """claims.csv of three synthetic claims (PASS, FAIL, INCONCLUSIVE) through the verbs."""
+    """claims.csv of three synthetic claims (PASS, FAIL, INCONCLUSIVE) through the verbs;
+    their rules unregistered (an empty registry)."""
     studies = {"he2015": he_study(he_accuracy()),
-               "glorot2010": glorot_study(standard_gain=1.0),
-               "symmetry": zeros_study(seeds=(0,))}
+               "glorot2010": glorot_study(seeds=range(8), standard_gain=1.0),
+               "he2015_cnn": he_study(he_accuracy(), seeds=(0,))}
     verdicts = []
     for name, tables in studies.items():
         folder = write_study(tmp_path / name, tables)
         config = REPO / "config" / "claims" / f"{name}.yaml"
-        assert cli.main(["claim", f"--config={config}", f"--tables-dir={folder}", f"--out-dir={folder}"]) == 0
+        assert cli.main(["claim", f"--config={config}", f"--tables-dir={folder}", f"--out-dir={folder}",
+                         f"--registry={tmp_path / 'registry.yaml'}"]) == 0
         verdicts.append(str(folder / paths.CLAIM_VERDICT))
     out = tmp_path / "claims.csv"
     assert cli.main(["claims-table", f"--out={out}", *verdicts]) == 0
@@ -465,7 +519,8 @@ def test_claims_table_verb(tmp_path):
     table = pd.read_csv(claims_csv(tmp_path))
     assert list(table.columns) == evaluate.CLAIMS_COLUMNS
     assert dict(zip(table["name"], table["verdict"])) == {"glorot2010": "FAIL", "he2015": "PASS",
-                                                          "symmetry": "INCONCLUSIVE"}
+                                                          "he2015_cnn": "INCONCLUSIVE"}
+    assert set(table["registration"]) == {"unregistered"} and table["rules_hash"].str.len().eq(64).all()
 
 
 # ------------------------------------------------------------------ figures
@@ -479,7 +534,7 @@ def test_every_claim_figure_draws_from_its_tables(tmp_path):
     assert set(catalog.CLAIM_FIGURES) == {name for name, fam in FAMILIES.items() if fam.figure_tables}
     for statistic, entry in catalog.CLAIM_FIGURES.items():
         assert FAMILIES[statistic].table_names == entry.draws
-    for statistic in ("he2015", "glorot2010", "symmetry"):
+    for statistic in ("he2015", "glorot2010"):
         names = catalog.CLAIM_FIGURES[statistic].draws
         figure = tmp_path / "figures" / f"claim_renamed_{statistic}.pdf"
         tables = [f"--table={t}={tmp_path / statistic / f'{t}.csv'}" for t in names]
@@ -501,7 +556,8 @@ def test_claims_table_and_macros(tmp_path):
     assert "\\toprule" in latex and latex.count("\\textbf{PASS}") == 1 and latex.count("\\textbf{FAIL}") == 1
     rows = [line for line in latex.splitlines() if line.endswith("\\\\") and "texttt" in line]
     assert len(rows) == 3
-    assert "$-\\infty$" in latex  # symmetry with 2 values: the exact test's interval is unbounded
+    assert "$-\\infty$" in latex  # he2015_cnn with 2 values: the exact test's interval is unbounded
+    assert latex.count("\\itshape unregistered") == 3  # the paper marks unregistered rules
     macros = paper_macros.claims_macros(claims)
     assert (macros["NumClaims"], macros["NumClaimsPass"], macros["NumClaimsFail"],
             macros["NumClaimsInconclusive"]) == ("\\num{3}", "\\num{1}", "\\num{1}", "\\num{1}")
@@ -549,7 +605,7 @@ def test_the_claims_section_compiles_and_is_left_out_without_claims(tmp_path):
     log = compile_()  # no generated/claims.tex: no section, no undefined reference
     assert "undefined" not in log.lower()
     typeset.write_claims(claims_csv(tmp_path), paper / "generated")
-    for name in ("he2015", "glorot2010", "symmetry"):
+    for name in ("he2015", "glorot2010", "he2015_cnn"):
         _blank_pdf(paper / "generated" / "figures" / f"claim_{name}.pdf")
     log = compile_()
     aux = (paper / "main.aux").read_text()

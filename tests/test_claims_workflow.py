@@ -1,10 +1,15 @@
 """The claims through the real workflow: `snakemake claims` builds only the claims,
 the paper then takes them up without retraining, runs a claim shares with the study
-train once, and a violated symmetry control stops the build naming the cell."""
+train once, a claim registered before its runs is decided as registered, a control
+study is checked and reported apart from the claims, and a violated symmetry control
+stops the build naming the cell."""
 
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
+import sys
 import tarfile
 
 import pandas as pd
@@ -35,15 +40,14 @@ TINY_HE = {
                   "at_chance": {"direction": "less", "min_effect": 0.05}},
     },
 }
+#: A tiny symmetry control study (config/controls/): a control, not a claim.
 TINY_SYMMETRY = {
     "grid": {**TINY["grid"], "activations": ["relu", "tanh"], "initializers": ["zeros"], "seeds": [0, 1, 2]},
     "training": TINY["training"],
-    "claim": {
+    "control": {
+        "check": "symmetry",
         "hypothesis": "Zeros never learns.",
         "source": {"paper": "Goodfellow, Bengio and Courville 2016"},
-        "statistic": "symmetry",
-        "params": {"pool": ["activation"]},
-        "rules": {"at_chance": {"direction": "less", "min_effect": 0.05}},
     },
 }
 
@@ -63,24 +67,41 @@ TINY_PENNINGTON = {
 }
 #: Every family's tiny claim in one workflow (one Snakemake run for all: minutes saved).
 CLAIMS = {"tiny_he": TINY_HE, "tiny_pennington": TINY_PENNINGTON, "tiny_saxe": TINY_SAXE,
-          "tiny_schoenholz": TINY_SCHOENHOLZ, "tiny_symmetry": TINY_SYMMETRY}
+          "tiny_schoenholz": TINY_SCHOENHOLZ}
+CONTROLS = {"tiny_symmetry": TINY_SYMMETRY}
 
 
 def claims_workflow(tmp_path):
-    study = {**copy.deepcopy(TINY), "claims": list(CLAIMS)}
+    study = {**copy.deepcopy(TINY), "claims": list(CLAIMS), "controls": list(CONTROLS)}
     work = copy_workflow(tmp_path, study)
     for name, claim in CLAIMS.items():
         (work / paths.claim_config(name)).write_text(yaml.safe_dump(claim))
+    for name, control in CONTROLS.items():
+        (work / paths.control_config(name)).write_text(yaml.safe_dump(control))
     return work
+
+
+def register(work, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "initstudy", "register", *args], cwd=work, capture_output=True,
+                          text=True, timeout=300)
 
 
 def test_claims_target_then_paper_without_retraining(tmp_path):
     work = claims_workflow(tmp_path)
+    assert register(work, "tiny_he").returncode == 0  # before any of its runs exists
     proc = snakemake(work, "claims")
     assert proc.returncode == 0, proc.stderr[-3000:]
     claims = pd.read_csv(work / paths.CLAIMS_TABLE)
     assert list(claims["name"]) == list(CLAIMS)
     assert set(claims["verdict"]) <= {"PASS", "FAIL", "INCONCLUSIVE"}
+    registered = dict(zip(claims["name"], claims["registration"]))
+    assert registered == {name: "registered" if name == "tiny_he" else "unregistered" for name in CLAIMS}
+    # now its runs have records: registering changed rules is refused, in one line
+    changed = copy.deepcopy(TINY_HE)
+    changed["claim"]["rules"]["trains"]["min_effect"] = 0.2
+    (work / "changed.yaml").write_text(yaml.safe_dump(changed))
+    refused = register(work, "changed.yaml")
+    assert refused.returncode == 2 and "already have records" in refused.stderr
     for name in claims["name"]:
         assert (work / paths.claim_figure(name)).read_bytes().startswith(b"%PDF-")
     # only the claims: no study table, no paper
@@ -108,15 +129,23 @@ def test_claims_target_then_paper_without_retraining(tmp_path):
     assert "initstudy: tiny_he: 12 runs: 12 done, 0 new, 0 stale" in proc.stderr
     assert "initstudy: 0 train jobs" in proc.stderr
     section = (work / paths.GENERATED / "claims.tex").read_text()
-    assert all(f"claim_{name}.pdf" in section for name in CLAIMS)
+    assert all(f"claim_{name}.pdf" in section for name in CLAIMS) and "symmetry" not in section
     assert (work / paths.PAPER_PDF).exists()
     assert pd.read_csv(work / paths.CONTROLS).empty  # the main study has no zeros runs
+    # the control study: checked on its own runs, reported in the controls part, never a claim
+    control = pd.read_csv(work / paths.control_check("tiny_symmetry"))
+    row = control[control["level"] == "control"].iloc[0]
+    assert row["ok"] and row["n_runs"] == 6 and 1 <= row["n_distinct"] <= 3
+    assert "tiny_symmetry" not in set(pd.read_csv(work / paths.CLAIMS_TABLE)["name"])
+    controls_part = (work / paths.GENERATED / "controls.tex").read_text()
+    assert "ControlTinySymmetryDistinct" in controls_part and "no run initialized with zeros" in controls_part
     assert snakemake(work, "-n").stdout.count("rule ") == 0  # nothing left to do
 
     # what the study publishes rebuilds the same paper in a fresh checkout, claims included
     proc = snakemake(work, "publish")
     assert proc.returncode == 0, proc.stderr[-3000:]
     fresh = claims_workflow(tmp_path / "fresh")
+    shutil.copy2(work / paths.CLAIM_REGISTRY, fresh / paths.CLAIM_REGISTRY)  # committed with the configs
     with tarfile.open(work / paths.PUBLISHED) as tar:
         tar.extractall(fresh, filter="data")
     proc = snakemake(fresh, "--configfile", paths.RESOLVED_CONFIG, "--config", "from_tables=True")

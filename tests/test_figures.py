@@ -159,7 +159,7 @@ def analysis_tables(tidy: pd.DataFrame, policy: str = POLICY) -> dict[str, pd.Da
         "signal_profile": signal_profiles(signal_table),
         "trainability": trainability,
         "spearman": spearman_table(trainability),
-        "rank_summary": rank_summary(stat["ranks"], stat["pairwise"]),
+        "rank_summary": rank_summary(stat["ranks"], stat["pairwise"], stat["bootstrap"]),
         "weights": weights,
         "weight_runs": weight_runs(runs, weights),
         **synthetic_theory(),
@@ -599,10 +599,10 @@ def _cell(initializers, ranks, rejected=()):
 
 def test_not_worse_than_best():
     ranks, pairs = _cell(["a", "b", "c", "d"], [2.0, 1.0, 3.0, 4.0], rejected=[("b", "d")])
-    group = not_worse_than_best(ranks.set_index("initializer")["mean_rank"], pairs)
+    group = not_worse_than_best("b", ranks.set_index("initializer")["mean_rank"], pairs)
     assert group == ["b", "a", "c"]
     pairs.loc[:, "reject"] = pd.NA  # no test: nothing is beaten
-    assert not_worse_than_best(ranks.set_index("initializer")["mean_rank"], pairs) == ["b", "a", "c", "d"]
+    assert not_worse_than_best("b", ranks.set_index("initializer")["mean_rank"], pairs) == ["b", "a", "c", "d"]
 
 
 def test_weight_runs_choose_highest_and_lowest_and_skip_constants(tidy):

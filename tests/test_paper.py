@@ -37,9 +37,9 @@ from test_analysis_tables import (
     analysis,
     chance_vs_raw_runs,
     degenerate_study,
-    guideline_example,
     synthetic_study,
 )
+from test_guideline import guideline_example
 
 PAPER = Path(__file__).resolve().parents[1] / "paper"
 CUSTOM = "initstudy.inits.custom:"
@@ -82,7 +82,7 @@ PROVENANCE = {
     "created": "2026-11-23T16:00:00+00:00",
 }
 #: Capitalised commands of LaTeX itself that the paper may use.
-LATEX_COMMANDS = {"LaTeX", "TeX", "S", "Large", "LARGE", "Huge", "IfFileExists"}
+LATEX_COMMANDS = {"LaTeX", "TeX", "S", "Large", "LARGE", "Huge", "IfFileExists", "Delta"}
 MACRO = re.compile(r"^\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}$")
 
 
@@ -353,28 +353,51 @@ def test_depth_macros_and_table(tables, macros):
 
 def test_guideline_macros_and_table():
     frame = guideline_example()
-    macros = paper_macros.guideline_macros(frame)
-    assert macros["NumGuidelineRows"] == r"\num{6}" and macros["NumGuidelineActivations"] == r"\num{5}"
-    assert macros["NumGuidelineAgree"] == r"\num{1}" and macros["NumGuidelineDisagree"] == r"\num{1}"
-    assert macros["NumGuidelineUndecided"] == r"\num{2}" and macros["NumGuidelineUntested"] == r"\num{2}"
+    macros = paper_macros.guideline_macros(frame, {"stats": {"alpha": 0.05, "equivalence_margin": 0.02}})
+    assert macros["NumGuidelineRows"] == r"\num{7}" and macros["NumGuidelineActivations"] == r"\num{6}"
+    assert macros["NumGuidelineAgree"] == r"\num{3}" and macros["NumGuidelineDisagree"] == r"\num{1}"
+    assert macros["NumGuidelineUndecided"] == r"\num{1}" and macros["NumGuidelineUntested"] == r"\num{2}"
+    assert macros["EquivalenceMargin"] == r"\num{0.02}" and macros["EquivalenceMarginPoints"] == r"\num{2}"
+    assert macros["EquivalenceConfidence"] == r"\num{90}"
     text = paper_tables.guideline_table(frame)
     rows = body_rows(text)
     relu = [r for r in rows if r[1] in ("2-4", "30-50") and (r[0] == "relu" or r[0] == "")]
     assert relu[0][0] == "relu" and relu[1][0] == ""  # the activation is not repeated
-    assert relu[0][2] == r"he\_\allowbreak{}normal" and relu[0][3] == r"\num{1.00}"
-    assert relu[0][7] == "2/0/2 of 2" and relu[0][8] == "agree" and relu[1][8] == "no decision"
-    assert any(r[2] == r"he\_\allowbreak{}normal, orthogonal" for r in rows)
+    assert relu[0][2] == r"he\_\allowbreak{}normal" and relu[0][4] == r"he\_\allowbreak{}normal"
+    row = frame.set_index(["activation", "depths"]).loc[("relu", "2-4")]
+    assert relu[0][3] == latex.num(100 * row["best_mean"], 1)
+    assert relu[0][6] == (rf"{latex.num(100 * row['mean_diff'], 1)}\newline [{latex.num(100 * row['ci_low'], 1)}, "
+                          rf"{latex.num(100 * row['ci_high'], 1)}]")
+    assert relu[0][7] == "2/0 of 2" and relu[0][8] == "agree"
+    tanh = next(r for r in rows if r[0] == "tanh")
+    assert tanh[8] == "no decision"
     selu = next(r for r in rows if r[0] == "selu")
-    assert selu[4] == "LeCun" and selu[5] == "--" and selu[7] == "--" and selu[8] == "not tested"
-    assert r"\multicolumn{3}{c}{Textbook}" in text
+    assert selu[4] == "no LeCun" and selu[6] == "--" and selu[7] == "--" and selu[8] == "not tested"
+    gelu = next(r for r in rows if r[0] == "gelu")
+    assert gelu[4] == "--" and gelu[8] == "--"
+    assert r"\multicolumn{3}{c}{Textbook}" in text and r"\multicolumn{2}{c}{Best}" in text
 
 
-def test_guideline_table_reads_the_csv(tables):
+def test_guideline_table_reads_the_csv(tables, macros):
     text = paper_tables.guideline_table(tables["guideline"])
     rows = {r[0]: r for r in body_rows(text)}
     assert set(rows) <= {"relu", "tanh", ""}
     for row, cells in zip(tables["guideline"].itertuples(), body_rows(text)):
-        assert cells[2].startswith(latex.breakable(latex.escape_latex(row.best.split(";")[0])))
+        assert cells[2] == latex.breakable(latex.escape_latex(row.best))
+        assert cells[8] == row.decision
+    assert macros["EquivalenceMargin"] == latex.num(tables["guideline"]["margin"].iloc[0])
+
+
+def test_power_effect_macros(tables, macros):
+    """The power of the design and of the comparisons as they were, per effect size."""
+    effects = tables["power_effects"]
+    assert macros["PowerEffects"] == r"\numlist{0.5;1;1.5}"
+    design = [latex.percent(v) for v in effects["power_design"]]
+    assert macros["PowerDesign"] == f"{design[0]}, {design[1]} and {design[2]}"
+    assert macros["PowerDesignDzOne"] == design[1] and macros["PowerRealisedDzOnePointFive"] == latex.percent(
+        effects["power_mean"].iloc[2])
+    assert macros["PowerLevel"] == rf"\num{{{0.05 / 6:.2g}}}"
+    assert macros["NumNonzeroMax"] == r"\num{3}" and macros["NumCompared"] == r"\num{36}"
 
 
 def test_signal_macros_and_table(tables, macros):

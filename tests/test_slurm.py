@@ -288,8 +288,10 @@ def test_tiny_study_via_slurm_equals_local_run(slurm_cluster, tmp_path, monkeypa
     assert len(submitted) == stated >= 2  # at least the mlp and the cnn pack
     for job_id in submitted:
         assert "JobState=COMPLETED" in scontrol_job(job_id)
-    # pack ids depend on the cores each run was given (execution), the numbers do not
-    on_slurm = pd.read_parquet(slurm_dir / target).drop(columns=["wall_time_s", "pack_id"])
-    local_table = pd.read_parquet(local_dir / target).drop(columns=["wall_time_s", "pack_id"])
+    # pack ids depend on the cores each run was given (execution), the numbers do not;
+    # created is when each record was made
+    volatile = ["wall_time_s", "pack_id", "created"]
+    on_slurm = pd.read_parquet(slurm_dir / target).drop(columns=volatile)
+    local_table = pd.read_parquet(local_dir / target).drop(columns=volatile)
     pd.testing.assert_frame_equal(on_slurm, local_table)  # bit-identical: determinism on, same threads
 

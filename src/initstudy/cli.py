@@ -132,6 +132,7 @@ def cmd_analyze(args) -> int:
     inputs = write.Inputs(
         **{name: read_table(getattr(args, name)) for name in paths_of.ANALYZED_TABLES},
         stats=stats_tables, diverged_policy=write.diverged_policy(stats_tables), alpha=cfg["stats"]["alpha"],
+        equivalence_margin=cfg["stats"]["equivalence_margin"],
     )
     out = {name: Path(args.out_dir) / f"{name}.csv" for name in paths_of.ANALYSIS_TABLES}
     for path in write_tables(write.compute(inputs), out):
@@ -196,9 +197,9 @@ def _control_failure(verb: str, exc) -> int:
 
 
 def cmd_claim(args) -> int:
-    from initstudy.analysis.claims import evaluate
-    from initstudy.analysis.claims.families.symmetry import ControlViolation
+    from initstudy.analysis.claims import evaluate, registration
     from initstudy.analysis.claims.registry import ClaimError
+    from initstudy.analysis.controls import ControlViolation
     from initstudy.core.table_io import write_tables
     from initstudy.study import config
 
@@ -209,8 +210,12 @@ def cmd_claim(args) -> int:
     name = evaluate.claim_name(args.config)
     tables = evaluate.read_tables(args.tables_dir)
     out = Path(args.out_dir)
+    try:  # the claim's own zeros runs first: a broken pipeline decides nothing
+        evaluate.controls(tables)
+    except ControlViolation as exc:
+        return _control_failure("claim", exc)
     try:
-        verdict = evaluate.verdicts(name, cfg["claim"], tables)
+        verdict = evaluate.verdicts(name, cfg["claim"], tables, registration.read(args.registry))
         figure_tables = evaluate.figure_tables(cfg["claim"], tables)
     except ClaimError as exc:
         raise UsageError(f"{args.config}: {exc}") from None
@@ -220,11 +225,28 @@ def cmd_claim(args) -> int:
     for path in written:
         print(path)
     claim = verdict.iloc[0]
-    print(f"{name}: {claim['verdict']} ({claim['reason']})")
+    print(f"{name}: {claim['verdict']} ({claim['reason']}; rules {claim['registration']})")
+    return 0
+
+
+def cmd_register(args) -> int:
+    from initstudy.analysis.claims import registration
+    from initstudy.analysis.claims.registry import ClaimError
+    from initstudy.study import config
+
+    path = Path(args.claim) if args.claim.endswith(".yaml") else Path(paths_of.claim_config(args.claim))
+    if not path.is_file():
+        raise UsageError(f"claim {args.claim!r}: no config {path}")
+    cfg = config.load(path)
+    if "claim" not in cfg:
+        raise UsageError(f"{path}: no 'claim' section; only a claim's rules are registered")
     try:
-        evaluate.controls(tables, cfg["claim"])
-    except ControlViolation as exc:
-        return _control_failure("claim", exc)
+        entry, written = registration.register(path.stem, cfg, args.registry, args.records_root, args.after_data)
+    except (ClaimError, registration.RegistrationError) as exc:
+        raise UsageError(str(exc)) from None
+    state = "registered" if written else "already registered, unchanged"
+    print(f"{path.stem}: {state} ({entry['status']}, {entry['date']}, commit {entry['commit']}, "
+          f"sha256 {entry['hash']}) -> {args.registry}")
     return 0
 
 
@@ -239,18 +261,33 @@ def cmd_claims_table(args) -> int:
 
 
 def cmd_check_controls(args) -> int:
-    from initstudy.analysis.claims.families import symmetry
+    from initstudy.analysis import controls
     from initstudy.core.table_io import read_table, write_table
+    from initstudy.study import config
 
     runs = read_table(args.runs)
-    table = symmetry.control_table(runs, args.margin)
+    if args.config:  # a control study: its config names the check and its margin
+        cfg = config.load(args.config)
+        if "control" not in cfg:
+            raise UsageError(f"--config {args.config}: no 'control' section; a control config states its "
+                             "check and margin under 'control'")
+        control = {**cfg["control"], **({"margin": args.margin} if args.margin is not None else {})}
+        try:
+            table = controls.check_study(runs, Path(args.config).stem, control)
+        except controls.ControlError as exc:
+            raise UsageError(f"{args.config}: {exc}") from None
+        margin = control["margin"]
+    else:  # the study's own zeros runs, if any
+        margin = controls.MARGIN if args.margin is None else args.margin
+        table = controls.control_table(runs, margin)
     if args.out:
         write_table(args.out, table)
     try:
-        symmetry.check(runs, args.margin)
-    except symmetry.ControlViolation as exc:
+        controls.check(runs, margin)
+    except controls.ControlViolation as exc:
         return _control_failure("check-controls", exc)
-    print(f"{args.runs}: symmetry control holds in {len(table)} cell(s) with zeros runs")
+    cells = table[table["level"] == "cell"]
+    print(f"{args.runs}: symmetry control holds in {len(cells)} cell(s) with zeros runs")
     return 0
 
 
@@ -258,6 +295,14 @@ def cmd_typeset_claims(args) -> int:
     from initstudy.paper import typeset
 
     for path in typeset.write_claims(args.claims, args.out_dir):
+        print(path)
+    return 0
+
+
+def cmd_typeset_controls(args) -> int:
+    from initstudy.paper import typeset
+
+    for path in typeset.write_controls(args.controls, args.out_dir):
         print(path)
     return 0
 
@@ -366,7 +411,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", required=True, help="the claim's config, config/claims/<name>.yaml")
     p.add_argument("--tables-dir", required=True, help="where its runs/history/signal(/weights).parquet are")
     p.add_argument("--out-dir", required=True, help="where verdict.csv and its figure's tables go")
+    p.add_argument("--registry", default=paths_of.CLAIM_REGISTRY, help="the registered claim rules")
     p.set_defaults(func=cmd_claim)
+
+    p = sub.add_parser("register", help="register a claim's rules (hash, date, commit) before its runs exist")
+    p.add_argument("claim", help="a claim's name (config/claims/<name>.yaml) or its config file")
+    p.add_argument("--after-data", action="store_true",
+                   help="register although some of its runs have records, marked 'registered after data'")
+    p.add_argument("--registry", default=paths_of.CLAIM_REGISTRY)
+    p.add_argument("--records-root", default=paths_of.RUNS_ROOT, help="where the runs' records are")
+    p.set_defaults(func=cmd_register)
 
     p = sub.add_parser("claims-table", help="one row per claim from the claims' verdict tables")
     p.add_argument("verdicts", nargs="+", help="results/claims/<name>/verdict.csv of each claim")
@@ -375,14 +429,21 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("check-controls", help="fail (exit 3) when a zeros run of the study learned beyond chance")
     p.add_argument("--runs", default=paths_of.TABLES["runs"])
-    p.add_argument("--margin", type=float, default=0.05, help="accuracy above chance a zeros run may reach")
-    p.add_argument("--out", help="also write the control per cell to this CSV")
+    p.add_argument("--config", help="a control study's config (config/controls/<name>.yaml) whose runs these are")
+    p.add_argument("--margin", type=float, default=None,
+                   help="accuracy above chance a zeros run may reach (default: the control's, else 0.05)")
+    p.add_argument("--out", help="also write the control (a row for it, one per cell) to this CSV")
     p.set_defaults(func=cmd_check_controls)
 
     p = sub.add_parser("typeset-claims", help="the claims' macros, table and section part from claims.csv")
     p.add_argument("--claims", default=paths_of.CLAIMS_TABLE)
     p.add_argument("--out-dir", default=paths_of.GENERATED)
     p.set_defaults(func=cmd_typeset_claims)
+
+    p = sub.add_parser("typeset-controls", help="the paper's controls part from the controls' tables")
+    p.add_argument("controls", nargs="*", help="results/controls.csv and results/controls/<name>/control.csv")
+    p.add_argument("--out-dir", default=paths_of.GENERATED)
+    p.set_defaults(func=cmd_typeset_controls)
 
     p = sub.add_parser("publish", help="the study's published tables in one archive (what from_tables=True reads)")
     p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)

@@ -35,6 +35,22 @@ for claim_name in config["claims"]:
             "config states its hypothesis, statistic and rules under 'claim'"
         )
 
+# The control studies (config["controls"]): each a study config of its own,
+# config/controls/<name>.yaml, with a `control` section. Not claims: a control that
+# fails stops the build, and the paper reports it apart from the claims.
+CONTROLS = {}
+for control_name in config["controls"]:
+    control_file = study_paths.control_config(control_name)
+    try:
+        CONTROLS[control_name] = study_config.load(control_file)
+    except study_config.ConfigError as error:
+        sys.exit(f"initstudy: controls: {control_name!r}: {error}")
+    if "control" not in CONTROLS[control_name]:
+        sys.exit(
+            f"initstudy: controls: {control_name!r}: {control_file} has no 'control' section; a "
+            "control config states its check and margin under 'control'"
+        )
+
 PAPER_PDF = study_paths.PAPER_PDF
 # What the paper is built from: each stage's rule file appends the files it
 # generates for the paper, so adding a stage is one include and one extend.

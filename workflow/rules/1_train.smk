@@ -10,13 +10,20 @@ from snakemake.exceptions import WorkflowError
 from initstudy.train import pending as pending_runs
 
 PENDING = pending_runs.pending(config)
-# Every study the workflow builds (the main one and its claims, 0_common.smk) trains
-# through the same packs: a run two studies share under one identity trains once.
+# Every study the workflow builds (the main one, its claims and its control studies,
+# 0_common.smk) trains through the same packs: a run two studies share under one
+# identity trains once. A control study's key is control-<name> (no claim's name has a
+# hyphen).
 STUDY_STATES = {
     "study": PENDING,
     **{name: pending_runs.pending(cfg) for name, cfg in CLAIMS.items()},
+    **{f"control-{name}": pending_runs.pending(cfg) for name, cfg in CONTROLS.items()},
 }
-STUDY_CONFIGS = {"study": config, **CLAIMS}
+STUDY_CONFIGS = {
+    "study": config,
+    **CLAIMS,
+    **{f"control-{name}": cfg for name, cfg in CONTROLS.items()},
+}
 # As many train jobs run at once as the cores given hold (`--cores`, or the cluster's
 # jobs), so packs are cut to keep them all busy to the end.
 try:

@@ -53,6 +53,33 @@ for claim_name in CLAIMS:
             TABLES_SHELL
 
 
+# Each control study's tables, as a claim's.
+for control_name in CONTROLS:
+    control_state = STUDY_STATES[f"control-{control_name}"]
+
+    rule:
+        name:
+            f"control_tables_{control_name}"
+        input:
+            records=pending_runs.table_inputs(control_state, WORK),
+            record_list=str(
+                pending_runs.write_record_list(
+                    control_state, f"control-{control_name}"
+                )
+            ),
+            code=verb_code("tables"),
+        output:
+            **study_paths.control_tables(control_name),
+            provenance=study_paths.control_provenance(control_name),
+        log:
+            f"logs/controls/{control_name}/tables.log",
+        localrule: True
+        conda:
+            "../envs/initstudy.yaml"
+        shell:
+            TABLES_SHELL
+
+
 # The config as run: the workflow's config (config files and the command line's
 # --config overrides, checked, defaults filled in) written as YAML. The rule hands
 # the verb that config itself as JSON: the config files alone would miss the

@@ -102,9 +102,40 @@ rule check_controls:
         " || (tail -n 20 {log:q} >&2; exit 1)"
 
 
+# Each control study (config/controls/<name>.yaml) checked on its own runs, at its
+# config's margin: a violation fails the build naming the cell (exit 3), and the table
+# (the control's row, then one per cell, with the distinct values beside the runs)
+# goes to the paper's controls part.
+for control_name in CONTROLS:
+
+    rule:
+        name:
+            f"check_control_{control_name}"
+        input:
+            runs=study_paths.control_tables(control_name)["runs"],
+            config=study_paths.control_config(control_name),
+            code=verb_code("check-controls"),
+        output:
+            study_paths.control_check(control_name),
+        log:
+            f"logs/controls/{control_name}/check.log",
+        localrule: True
+        conda:
+            "../envs/initstudy.yaml"
+        shell:
+            "python -m initstudy check-controls --config {input.config:q} --runs {input.runs:q}"
+            " --out {output:q} > {log:q} 2>&1 || (tail -n 20 {log:q} >&2; exit 1)"
+
+
 # Each claim decided from its tables (config/claims/<name>.yaml): its verdict and the
 # tables of its figure (its statistic's entry of initstudy.study.catalog.CLAIM_FIGURES), then one table
-# of every claim. A claim's own zeros runs are checked as the study's are.
+# of every claim. A claim's own zeros runs are checked as the study's are, before it
+# is decided; its verdict says whether its rules are registered (config/registry.yaml,
+# the claim verb's default --registry; an input when it exists, so registering reruns it).
+CLAIM_REGISTRY = (
+    [study_paths.CLAIM_REGISTRY] if os.path.isfile(study_paths.CLAIM_REGISTRY) else []
+)
+
 for claim_name, claim_config in CLAIMS.items():
     claim_folder = study_paths.claim_dir(claim_name)
 
@@ -114,6 +145,7 @@ for claim_name, claim_config in CLAIMS.items():
         input:
             **study_paths.claim_tables(claim_name),
             config=study_paths.claim_config(claim_name),
+            registry=CLAIM_REGISTRY,
             code=verb_code("claim"),
         output:
             verdict=f"{claim_folder}/{study_paths.CLAIM_VERDICT}",

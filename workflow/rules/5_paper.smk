@@ -31,7 +31,33 @@ rule typeset:
 
 
 PAPER_GENERATED.extend(rules.typeset.output)
-PAPER_GENERATED.append(study_paths.CONTROLS)
+
+
+# The paper's controls part (paper/sections/controls.tex reads it): the study's own
+# symmetry control and each control study's, with runs and distinct values. A control
+# that failed stopped the build before this.
+rule typeset_controls:
+    input:
+        controls=[
+            study_paths.CONTROLS,
+            *(study_paths.control_check(name) for name in CONTROLS),
+        ],
+        code=verb_code("typeset-controls"),
+    output:
+        [a.path for a in study_catalog.of_kind("typeset_controls")],
+    log:
+        "logs/typeset_controls.log",
+    localrule: True
+    conda:
+        "../envs/initstudy.yaml"
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+    shell:
+        "python -m initstudy typeset-controls {input.controls:q} --out-dir {params.out_dir:q}"
+        " > {log:q} 2>&1"
+
+
+PAPER_GENERATED.extend(rules.typeset_controls.output)
 
 
 # The claims section's macros, table and text (paper/sections/claims.tex reads them
@@ -95,7 +121,7 @@ rule publish:
     input:
         [
             path
-            for path in study_publish.published_paths(CLAIMS)
+            for path in study_publish.published_paths(CLAIMS, CONTROLS)
             if path != study_paths.RESOLVED_CONFIG
         ],
         config=study_paths.RESOLVED_CONFIG,

@@ -9,13 +9,14 @@ from typing import Callable, NamedTuple
 
 import pandas as pd
 
+from initstudy.analysis import stats
 from initstudy.analysis.accuracy import accuracy_table
 from initstudy.analysis.best import best_initializers
 from initstudy.analysis.curves import learning_curves
 from initstudy.analysis.depth import depth_frame, depth_summary
 from initstudy.analysis.guideline import guideline_frame
 from initstudy.analysis.overview import overview
-from initstudy.analysis.power import power_table
+from initstudy.analysis.power import power_effects, power_table
 from initstudy.analysis.ranks import rank_summary
 from initstudy.analysis.signal_profile import signal_profiles
 from initstudy.analysis.trainability import signal_trainability, spearman_table
@@ -23,7 +24,8 @@ from initstudy.analysis.weight_choice import weight_runs
 
 
 class Inputs(NamedTuple):
-    """What the analysis reads: the tidy tables, the statistics tables and two settings."""
+    """What the analysis reads: the tidy tables, the statistics tables and the settings
+    of the config's ``stats`` (diverged policy, alpha, equivalence margin)."""
 
     runs: pd.DataFrame
     history: pd.DataFrame
@@ -32,6 +34,7 @@ class Inputs(NamedTuple):
     stats: dict[str, pd.DataFrame]
     diverged_policy: str
     alpha: float
+    equivalence_margin: float
 
 
 def _trainability(i: Inputs) -> pd.DataFrame:
@@ -46,12 +49,14 @@ TABLES: dict[str, Callable[[Inputs], pd.DataFrame]] = {
     "signal_profile": lambda i: signal_profiles(i.signal),
     "trainability": _trainability,
     "spearman": lambda i: spearman_table(_trainability(i)),
-    "rank_summary": lambda i: rank_summary(i.stats["ranks"], i.stats["pairwise"]),
+    "rank_summary": lambda i: rank_summary(i.stats["ranks"], i.stats["pairwise"], i.stats["bootstrap"]),
     "weight_runs": lambda i: weight_runs(i.runs, i.weights),
     "depth": lambda i: depth_frame(i.stats["friedman"], i.stats["bootstrap"]),
     "depth_summary": lambda i: depth_summary(depth_frame(i.stats["friedman"], i.stats["bootstrap"])),
-    "guideline": lambda i: guideline_frame(i.stats["ranks"], i.stats["pairwise"]),
+    "guideline": lambda i: guideline_frame(stats.scored(i.runs, i.diverged_policy), i.stats["bootstrap"],
+                                           i.stats["pairwise"], i.alpha, i.equivalence_margin),
     "power": lambda i: power_table(i.stats["friedman"], i.stats["pairwise"], i.stats["ranks"], i.alpha),
+    "power_effects": lambda i: power_effects(i.stats["friedman"], i.stats["pairwise"], i.stats["ranks"], i.alpha),
     "overview": lambda i: overview(i.stats["friedman"], i.stats["pairwise"], best_initializers(i.stats["bootstrap"])),
 }
 

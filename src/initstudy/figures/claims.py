@@ -5,8 +5,7 @@ wrote (``results/claims/<name>/<table>.csv``): every mean and interval is the an
 - he2015: test accuracy per depth and initializer against chance and the rule's bounds;
   the activations' second moment per layer at init against the ratio the rule predicts;
 - glorot2010: the back-propagated and the weight gradients per layer at init, relative
-  to the top layer; the mean activation of each hidden layer per epoch (sigmoid);
-- symmetry: every zeros run's test accuracy per depth against chance and the bounds.
+  to the top layer; the mean activation of each hidden layer per epoch (sigmoid).
 """
 
 from __future__ import annotations
@@ -25,10 +24,8 @@ from initstudy.figures.style import STYLE
 
 #: Reference lines: (colour, dashes, label).
 CHANCE = ("0.35", (4, 2), "chance")
-PASS_BOUND = ("tab:green", (1, 1.5), "claim's bound")
 TRAINS_BOUND = ("tab:green", (6, 2), "claim's bound: trains")
 CHANCE_BOUND = ("tab:green", (1, 1.5), "claim's bound: at chance")
-CONTROL = ("tab:red", (5, 1.5, 1, 1.5), "control's margin")
 PREDICTED = ("0.2", (2, 2), "predicted")
 #: Sideways spread of the initializers' points at one depth (in depth steps).
 DODGE = 0.5
@@ -156,34 +153,4 @@ def draw_glorot2010(gradients: pd.DataFrame, saturation: pd.DataFrame) -> Figure
         handles = style.initializer_handles(styles)
         handles += [Line2D([], [], color=colors[layer], label=f"layer {layer}") for layer in layers]
         style.figure_legend(fig, handles, ncols=max(len(styles), len(layers)))
-    return fig
-
-
-def draw_symmetry(runs: pd.DataFrame) -> Figure:
-    """The symmetry control: every zeros run's test accuracy (%) per depth, one point per
-    seed, one panel per setting, with chance, the claim's bound and the control's margin."""
-    table = runs.assign(**{c: runs[c] * 100 for c in ("score", "chance", "bound", "control")})
-    panels = settings(table)
-    depths = sorted(table["depth"].unique())
-    styles = style.initializer_styles(table["initializer"])
-    rng = np.random.default_rng(0)  # the points' sideways jitter only
-    with matplotlib.rc_context(STYLE):
-        handles = style.initializer_handles(styles, lines=False)
-        handles += [_line_handle(CHANCE), _line_handle(PASS_BOUND), _line_handle(CONTROL)]
-        fig, axes = style.panel_grid(len(panels), 2.2, style.legend_rows(len(handles)))
-        for ax, (key, title) in zip(axes, panels):
-            data = select(table, key)
-            for label, s in styles.items():
-                rows = data[data["initializer"] == label]
-                x = [depths.index(d) + rng.uniform(-0.15, 0.15) for d in rows["depth"]]
-                ax.scatter(x, rows["score"], color=s["color"], marker=s["marker"], s=14, alpha=0.8,
-                           edgecolors="w", linewidths=0.3)
-            _hline(ax, data["chance"].iloc[0], CHANCE)
-            _hline(ax, data["bound"].iloc[0], PASS_BOUND, linewidth=2.2)  # under the margin where they meet
-            _hline(ax, data["control"].iloc[0], CONTROL)
-            _depth_axis(ax, depths)
-            top = np.nanmax([data["score"].max(), data["bound"].max(), data["control"].max()])
-            ax.set(title=title, ylim=(0, max(top * 1.25, 1)))
-        axes[0].set_ylabel("Test accuracy (%)")
-        style.figure_legend(fig, handles)
     return fig

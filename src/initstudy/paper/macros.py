@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from initstudy.analysis import stats
+from initstudy.analysis import equivalence, stats
 from initstudy.analysis.depth import spread_change
 from initstudy.analysis.scheme import ALPHA, MIN_SAMPLES
 from initstudy.analysis.settings import setting_columns
@@ -155,8 +155,9 @@ def stats_macros(overview: pd.Series, policy: str, alpha: float) -> dict[str, st
 
 
 def power_macros(power: pd.Series) -> dict[str, str]:
-    """The smallest p-values the tests can reach with the study's seeds, the seeds
-    needed, and ``PowerVerdict``, the sentence the paper states it in."""
+    """The smallest p-values the tests can reach with the study's seeds (from the
+    non-zero differences the pairs had), the seeds needed, and ``PowerVerdict``, the
+    sentence the paper states it in."""
     return {
         "WilcoxonMinP": num(float(power["wilcoxon_min_p"])),
         "WilcoxonSeedsNeeded": num(int(power["wilcoxon_seeds_needed"])),
@@ -165,8 +166,41 @@ def power_macros(power: pd.Series) -> dict[str, str]:
         "HolmSeedsNeeded": num(int(power["holm_seeds_needed"])),
         "FriedmanMinP": _dash(float(power["friedman_min_p"]), 4),  # one initializer: no test, --
         "NumPairedSeeds": num(int(power["n_pairs"])),
+        "NumNonzeroMin": num(int(power["n_nonzero_min"])),
+        "NumNonzeroMedian": num(float(power["n_nonzero_median"])),
+        "NumNonzeroMax": num(int(power["n_nonzero_max"])),
+        "NumPairsCanReject": num(int(power["pairs_can_reject"])),
+        "NumCompared": num(int(power["n_compared"])),
         "PowerVerdict": POWER_VERDICT[bool(power["holm_can_reject"])],
     }
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def power_effect_macros(effects: pd.DataFrame) -> dict[str, str]:
+    """The chance to detect paired effects of the sizes ``d_z`` of the ``power_effects``
+    table: ``PowerEffects`` (the sizes), ``PowerDesign`` and ``PowerRealised`` (the
+    chances in the same order: the design's, and the mean over the study's comparisons
+    with the non-zero differences they had), ``PowerDesign<d>`` etc. one by one, the
+    level of Holm's first step and the simulation's size and seed."""
+    rows = list(effects.itertuples(index=False))
+    macros = {
+        "PowerEffects": r"\numlist{" + ";".join(f"{r.d_z:g}" for r in rows) + "}",
+        "PowerDesign": _and([percent(r.power_design) for r in rows]),
+        "PowerRealised": _and([percent(r.power_mean) for r in rows]),
+        "PowerLevel": rf"\num{{{rows[0].level:.2g}}}" if rows else "--",
+        "PowerReplicates": num(int(rows[0].replicates)) if rows else "--",
+        "PowerSeed": num(int(rows[0].seed)) if rows else "--",
+    }
+    for r in rows:
+        name = macro_name("Dz", f"{r.d_z:g}")
+        macros[f"PowerDesign{name}"] = percent(r.power_design)
+        macros[f"PowerRealised{name}"] = percent(r.power_mean)
+        macros[f"PowerRealisedMin{name}"] = percent(r.power_min)
+        macros[f"PowerRealisedMax{name}"] = percent(r.power_max)
+    return macros
 
 
 def depth_macros(depth: pd.DataFrame, summary: pd.DataFrame) -> dict[str, str]:
@@ -181,10 +215,14 @@ def depth_macros(depth: pd.DataFrame, summary: pd.DataFrame) -> dict[str, str]:
     return macros
 
 
-def guideline_macros(guideline: pd.DataFrame) -> dict[str, str]:
+def guideline_macros(guideline: pd.DataFrame, config: dict[str, Any]) -> dict[str, str]:
     """How many (activation, depth band) rows of the guideline agree with the textbook,
-    disagree, cannot decide, or have no textbook initializer to test."""
+    disagree, cannot decide, or have no textbook initializer to test; the equivalence
+    margin (config ``stats.equivalence_margin``, also in percentage points) and the
+    level of the equivalence interval, ``1 - 2 alpha``
+    (:func:`initstudy.analysis.equivalence.confidence`)."""
     counts = guideline["decision"].value_counts()
+    margin = float(config["stats"]["equivalence_margin"])
     return {
         "NumGuidelineActivations": num(guideline["activation"].nunique()),
         "NumGuidelineRows": num(len(guideline)),
@@ -192,6 +230,9 @@ def guideline_macros(guideline: pd.DataFrame) -> dict[str, str]:
         "NumGuidelineDisagree": num(int(counts.get("disagree", 0))),
         "NumGuidelineUndecided": num(int(counts.get("no decision", 0))),
         "NumGuidelineUntested": num(int(counts.get("not tested", 0) + counts.get("--", 0))),
+        "EquivalenceMargin": num(margin),
+        "EquivalenceMarginPoints": num(round(100 * margin, 6)),
+        "EquivalenceConfidence": num(round(100 * equivalence.confidence(float(config["stats"]["alpha"])), 6)),
     }
 
 
@@ -309,6 +350,12 @@ def claims_macros(claims: pd.DataFrame) -> dict[str, str]:
         "ClaimsMinValues": num(int(claims["n"].min())),
         "ClaimsMaxMinP": p_cell(claims["min_p"].max()),
         "ClaimsNumSubclaims": num(int(claims["n_parts"].sum())),
+        # FAIL after Holm's correction: how many claims could reach it with their values
+        "NumClaimsFailReachable": num(int((claims["fail_min_p"] <= claims["alpha"]).sum())),
+        # registration of the rules (initstudy.analysis.claims.registration)
+        "NumClaimsRegistered": num(int((claims["registration"] == "registered").sum())),
+        "NumClaimsRegisteredAfterData": num(int((claims["registration"] == "registered after data").sum())),
+        "NumClaimsUnregistered": num(int((claims["registration"] == "unregistered").sum())),
     }
     for row in claims.itertuples(index=False):
         name = macro_name("Claim", row.name)
@@ -321,4 +368,26 @@ def claims_macros(claims: pd.DataFrame) -> dict[str, str]:
         macros[name + "N"] = num(int(row.n))
         macros[name + "Subclaims"] = num(int(row.n_parts))
         macros[name + "Deciding"] = escape_latex(row.deciding)
+        macros[name + "FailMinP"] = p_cell(row.fail_min_p)
+        macros[name + "Registration"] = escape_latex(row.registration)
+    return macros
+
+
+def controls_macros(controls: pd.DataFrame) -> dict[str, str]:
+    """Each control's numbers (its ``level`` = ``control`` row of
+    :data:`initstudy.analysis.controls.CONTROL_COLUMNS`), ``Control<Name>...``: runs,
+    seeds, cells, distinct values (its real replicates), the largest test accuracy
+    above chance and the margin, in percentage points."""
+    macros = {}
+    for row in controls[controls["level"] == "control"].itertuples(index=False):
+        name = macro_name("Control", row.control)
+        cells = controls[(controls["level"] == "cell") & (controls["control"] == row.control)]
+        macros.update({
+            name + "Runs": num(int(row.n_runs)),
+            name + "Seeds": num(int(row.n_seeds)),
+            name + "Cells": num(len(cells)),
+            name + "Distinct": num(int(row.n_distinct)),
+            name + "MaxExcess": "--" if pd.isna(row.max_excess) else num(100 * row.max_excess, 1),
+            name + "Margin": num(100 * row.margin, 1),
+        })
     return macros

@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 
 from initstudy.analysis.settings import setting_columns
-from initstudy.analysis.guideline import LIST_SEPARATOR
 from initstudy.analysis.stability import CURVE
 from initstudy.study import specs as initializers
 from initstudy.paper.latex import breakable, escape_latex, latex_value, num, p_cell, sparsify
@@ -105,36 +104,53 @@ def depth_table(frame: pd.DataFrame) -> str:
     )
 
 
+def _points(value: float) -> str:
+    """An accuracy difference in percentage points, one decimal; -- for none."""
+    return "--" if pd.isna(value) else num(100 * value, 1)
+
+
 def guideline_table(frame: pd.DataFrame) -> str:
-    """The empirical guideline: per activation and depth band, the best initializer(s)
-    and the textbook's by mean rank, in how many cells the textbook initializer is with
-    the best, beaten, or beats another significantly, and the decision
-    (:mod:`initstudy.analysis.guideline`)."""
-    def labels(text) -> str:
-        return ", ".join(breakable(escape_latex(label)) for label in text.split(LIST_SEPARATOR))
+    """The empirical guideline (:mod:`initstudy.analysis.guideline`): per activation and
+    depth band, the best initializer and the textbook's with their mean scores (%), the
+    paired difference textbook minus rival in the band's worst cell with its
+    ``(1 - 2 alpha)`` interval (percentage points), in how many cells the textbook
+    initializer is equivalent within the margin / beaten significantly, and the decision."""
+    def label(value) -> str:
+        return "--" if pd.isna(value) or not value else breakable(escape_latex(value))
 
     def textbook(row) -> str:
-        return "--" if pd.isna(row.textbook_initializer) else breakable(escape_latex(row.textbook_initializer))
+        if not pd.isna(row.textbook_initializer):
+            return breakable(escape_latex(row.textbook_initializer))
+        return "--" if row.textbook == "--" else f"no {row.textbook}"
+
+    def difference(row) -> str:
+        if pd.isna(row.mean_diff):
+            return "--"
+        return rf"{_points(row.mean_diff)}\newline [{_points(row.ci_low)}, {_points(row.ci_high)}]"
 
     def counts(row) -> str:
         if pd.isna(row.textbook_initializer):
             return "--"
-        return f"{row.textbook_with_best}/{row.textbook_beaten}/{row.textbook_wins} of {row.n_cells}"
+        return f"{row.textbook_equivalent}/{row.textbook_beaten} of {row.n_cells}"
+
+    def mean(value) -> str:
+        return "--" if pd.isna(value) else num(100 * value, 1)
 
     out = pd.DataFrame({
         ("", "Activation"): sparsify(frame[["activation"]].map(escape_latex), ["activation"])["activation"],
         ("", "Depths"): frame["depths"].map(escape_latex),
-        ("Best", "initializer"): frame["best"].map(labels),
-        ("Best", "rank"): frame["best_rank"].map(lambda v: num(v, 2)),
-        ("Textbook", "family"): frame["textbook"],
+        ("Best", "initializer"): frame["best"].map(label),
+        ("Best", r"\%"): frame["best_mean"].map(mean),
         ("Textbook", "initializer"): [textbook(r) for r in frame.itertuples()],
-        ("Textbook", "rank"): frame["textbook_rank"].map(lambda v: "--" if pd.isna(v) else num(v, 2)),
-        ("Cells", "with/beaten/wins"): [counts(r) for r in frame.itertuples()],
+        ("Textbook", r"\%"): frame["textbook_mean"].map(mean),
+        ("Textbook", r"$-$ rival (pp)"): [difference(r) for r in frame.itertuples()],
+        ("Cells", "equiv./beaten"): [counts(r) for r in frame.itertuples()],
         ("", "Decision"): frame["decision"],
     })
-    ragged = r">{\raggedright\arraybackslash}p{0.85in}"
+    ragged = r">{\raggedright\arraybackslash}p{%s}"
     return out.style.hide(axis="index").to_latex(
-        hrules=True, multicol_align="c", column_format=f"ll{ragged}rl{ragged}rcl"
+        hrules=True, multicol_align="c",
+        column_format="ll" + ragged % "0.9in" + "r" + ragged % "0.9in" + "r" + ragged % "0.8in" + "cl",
     )
 
 
@@ -240,11 +256,14 @@ def claims_table(claims: pd.DataFrame) -> str:
     """The claims, one row each (the ``claims.csv`` table): name and source, the hypothesis
     with the sub-claim that decided it, its effect with the (1 - alpha) interval below,
     the conjunction's p, the smallest p the test could reach with the claim's n seeds
-    (and n), and the verdict (booktabs; needs ``array`` and ``siunitx``)."""
+    (and n) and the smallest Holm-adjusted p a FAIL could reach, and the verdict
+    (booktabs; needs ``array`` and ``siunitx``). A claim whose rules were registered
+    after its data, or are not registered as they stand, says so under its name."""
     def claim(row) -> str:
         source = escape_latex(row.source_paper) + (f", {escape_latex(row.source_figure)}"
                                                   if isinstance(row.source_figure, str) and row.source_figure else "")
-        return rf"\texttt{{{breakable(escape_latex(row.name))}}}\newline {{\scriptsize {source}}}"
+        mark = "" if row.registration == "registered" else rf"\newline {{\scriptsize\itshape {row.registration}}}"
+        return rf"\texttt{{{breakable(escape_latex(row.name))}}}\newline {{\scriptsize {source}}}{mark}"
 
     def hypothesis(row) -> str:
         return (rf"{escape_latex(row.hypothesis)}\newline {{\scriptsize decided by: "
@@ -258,9 +277,11 @@ def claims_table(claims: pd.DataFrame) -> str:
         "Hypothesis": [hypothesis(r) for r in claims.itertuples()],
         "Effect [CI]": [effect(r) for r in claims.itertuples()],
         "$p$": claims["p_value"].map(p_cell),
-        "min $p$ ($n$)": [f"{p_cell(p)} ({num(int(n))})" for p, n in zip(claims["min_p"], claims["n"])],
+        "min $p$ ($n$)": [rf"{p_cell(p)} ({num(int(n))})\newline {{\scriptsize FAIL {p_cell(f)}}}"
+                          for p, n, f in zip(claims["min_p"], claims["n"], claims["fail_min_p"])],
         "Verdict": claims["verdict"].map(lambda v: rf"\textbf{{{v}}}" if v != "INCONCLUSIVE" else v),
     })
     ragged = r">{\raggedright\arraybackslash}p{%s}"
     return out.style.hide(axis="index").to_latex(
-        hrules=True, column_format=ragged % "0.9in" + ragged % "2.05in" + ragged % "0.95in" + "rrl")
+        hrules=True, column_format=ragged % "0.9in" + ragged % "2.05in" + ragged % "0.95in" + "r"
+        + ragged % "0.75in" + "l")

@@ -14,13 +14,13 @@ from initstudy.analysis.write import diverged_policy
 from initstudy.core.atomic import write_text
 from initstudy.core.table_io import read_table
 from initstudy.paper import macros, tables
-from initstudy.paper.latex import escape_latex, macro_file, merge_macros
+from initstudy.paper.latex import escape_latex, macro_file, macro_name, merge_macros
 from initstudy.study import config as study_config
-from initstudy.study.paths import CLAIMS_GENERATED, FIGURES_DIR, GENERATED, LATEX_TABLES
+from initstudy.study.paths import CLAIMS_GENERATED, CONTROLS_GENERATED, FIGURES_DIR, GENERATED, LATEX_TABLES
 
 #: The analysis tables the text reads (``<analysis_dir>/<name>.csv``).
-ANALYSIS_TABLES = ("accuracy", "best", "depth", "depth_summary", "guideline", "power", "overview",
-                   "spearman", "weight_runs")
+ANALYSIS_TABLES = ("accuracy", "best", "depth", "depth_summary", "guideline", "power", "power_effects",
+                   "overview", "spearman", "weight_runs")
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ def variables(inputs: Inputs) -> str:
         macros.provenance_macros(inputs.provenance),
         macros.stats_macros(overview, inputs.policy, config["stats"]["alpha"]),
         macros.power_macros(power),
+        macros.power_effect_macros(a["power_effects"]),
         macros.depth_macros(a["depth"], a["depth_summary"]),
-        macros.guideline_macros(a["guideline"]),
+        macros.guideline_macros(a["guideline"], config),
         macros.signal_macros(a["spearman"]),
         macros.weights_macros(a["weight_runs"]),
         macros.theory_macros(inputs.theory, config["training"]["width"], max(config["grid"]["depths"])),
@@ -134,8 +135,6 @@ CLAIM_CAPTIONS = {
                    r"\sqrt{\mathrm{E}[a_{l-1}^2]}$) and the weight gradient per hidden layer at initialization, "
                    r"relative to the top hidden layer. Bottom: the mean activation of each hidden layer per "
                    r"epoch in the sigmoid networks (top layer thick). Bands: BCa intervals over seeds."),
-    "symmetry": (r"Test accuracy of every network initialized with zeros, one point per seed, against chance "
-                 r"(grey), the claim's bound (green) and the control's margin (red)."),
     "schoenholz2017": (r"Final training accuracy per weight variance $\sigma_w^2$ and depth (mean over seeds), "
                        r"under the mean-field prediction $L = 6\,\xi_c(\sigma_w^2)$ (white) and the critical "
                        r"$\sigma_w^2$ (dashed); crosses mark cells where measurement and prediction disagree."),
@@ -180,14 +179,26 @@ def claims_section(claims: pd.DataFrame) -> str:
         r"\NumClaimsInconclusive{} are inconclusive (Table~\ref{tab:claims}), over \ClaimsNumSubclaims{} "
         r"sub-claims. Every sub-claim had at least \ClaimsMinValues{} values (seeds, or seeds times the "
         r"levels it pools), where its test needs \ClaimsValuesNeeded{} to reach $p \le \ClaimsAlpha$ at "
-        r"all: the largest smallest-reachable $p$ of any claim is \ClaimsMaxMinP.",
+        r"all: the largest smallest-reachable $p$ of any claim is \ClaimsMaxMinP. A FAIL, which needs a "
+        r"sub-claim's contrary test to reject after Holm's correction over the claim's sub-claims, was within "
+        r"reach of the values of \NumClaimsFailReachable{} of the \NumClaims{} claims (the table gives the "
+        r"smallest adjusted $p$ each could reach); where it was not, the claim could pass or stay inconclusive "
+        r"but not fail.",
+        "",
+        r"Of the \NumClaims{} claims' rules, \NumClaimsRegistered{} were registered (hashed, dated and "
+        r"committed) before any of their runs existed, \NumClaimsRegisteredAfterData{} were registered after "
+        r"their runs existed, and \NumClaimsUnregistered{} are unregistered: there is no registration, their "
+        r"rules no longer hash to it, or records older than it exist. The table marks the last two kinds under "
+        r"the claim's name.",
         "",
         r"\begin{table}[tbp]",
         r"  \centering",
         r"  \caption{The claims: hypothesis, source and the sub-claim that decided the verdict (for a PASS "
-        r"the one of largest $p$, the conjunction's $p$; for a FAIL the first that failed), its effect with "
-        r"its \ClaimsConfidence{}\,\% interval, $p$ against the rule's bound, the smallest $p$ the test "
-        r"could reach with the claim's $n$ values per sub-claim, and the verdict.}",
+        r"the one of largest $p$, the conjunction's $p$; for a FAIL the one of smallest Holm-adjusted $p$), "
+        r"its effect with "
+        r"its \ClaimsConfidence{}\,\% interval, $p$ against the rule's bound (for a FAIL after Holm's "
+        r"correction), the smallest $p$ the test could reach with the claim's $n$ values per sub-claim and, "
+        r"below it, the smallest Holm-adjusted $p$ a FAIL could reach, and the verdict.}",
         r"  \label{tab:claims}",
         r"  \footnotesize",
         r"  \setlength{\tabcolsep}{4pt}",
@@ -224,3 +235,77 @@ def write_claims(claims: str | Path, out_dir: str | Path) -> list[Path]:
         written.append(path)
     return written
 
+
+# ------------------------------------------------------------------ controls
+
+
+def controls_section(controls: pd.DataFrame) -> str:
+    """The generated part of the controls part (``generated/controls.tex``, read by
+    ``paper/sections/controls.tex``): each control's macros and a paragraph, the
+    study's own control (``control`` = ``study``) first, with its runs and its distinct
+    values, the real replicates."""
+    lines = ["% Generated by initstudy typeset-controls from the controls' tables; do not edit.",
+             macro_file(merge_macros(macros.controls_macros(controls)), "initstudy typeset-controls").rstrip("\n"),
+             ""]
+    rows = controls[controls["level"] == "control"]
+    rows = pd.concat([rows[rows["control"] == "study"], rows[rows["control"] != "study"]])
+    if "study" not in set(rows["control"]):
+        lines += [r"The main study has no run initialized with zeros, so the symmetry control on its own runs "
+                  r"(which runs on every study) had nothing to check here.", ""]
+
+    def levels(value) -> str:
+        return escape_latex(str(value).replace("+", ", "))
+
+    for row in rows.itertuples(index=False):
+        m = "\\" + macro_name("Control", row.control)
+        if row.control == "study":
+            lines.append(r"\paragraph{The main study's symmetry control.}")
+            subject = rf"The main study's {m}Runs{{}} runs initialized with zeros ({m}Cells{{}} cells, {m}Seeds{{}} seeds)"
+        else:
+            source = escape_latex(row.source_paper) + (f", {escape_latex(row.source_figure)}"
+                                                      if isinstance(row.source_figure, str) and row.source_figure
+                                                      else "")
+            lines.append(rf"\paragraph{{Control \texttt{{{escape_latex(row.control)}}}.}}")
+            lines.append(rf"{escape_latex(row.hypothesis)} ({source}.) A study of its own checks it: "
+                         rf"{levels(row.arch)} networks with activations {levels(row.activation)} at depths "
+                         rf"{levels(row.depth)}, trained with {levels(row.optimizer)} on {levels(row.dataset)}.")
+            subject = rf"Its {m}Runs{{}} runs ({m}Cells{{}} cells, {m}Seeds{{}} seeds)"
+        if int(row.n_distinct) < int(row.n_runs):
+            replicates = (rf"{subject} gave only {m}Distinct{{}} distinct test accuracies: a zero network's output "
+                          r"depends only on its output bias, and its data order only on the seed, so runs that "
+                          rf"share a seed repeat one number whatever their activation or depth, and the control "
+                          rf"rests on {m}Distinct{{}} replicates, not {m}Runs.")
+        else:
+            replicates = rf"{subject} gave {m}Distinct{{}} distinct test accuracies."
+        verdict = ("the control holds." if bool(row.ok) else
+                   r"the control \textbf{fails}: the pipeline that made these numbers is broken.")
+        lines.append(rf"{replicates} The largest test accuracy above chance was {m}MaxExcess{{}} percentage "
+                     rf"points, against a margin of {m}Margin{{}} points: {verdict}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def controls_texts(controls: pd.DataFrame) -> dict[str, str]:
+    """File (below the generated folder, :data:`initstudy.study.paths.CONTROLS_GENERATED`)
+    -> text, for the controls."""
+    texts = {"controls.tex": controls_section(controls)}
+    if tuple(texts) != CONTROLS_GENERATED:
+        raise ValueError(f"typeset makes controls files {tuple(texts)}, the workflow expects {CONTROLS_GENERATED}")
+    return texts
+
+
+def write_controls(controls: list[str | Path], out_dir: str | Path) -> list[Path]:
+    """Write the controls part (:func:`controls_texts`) of the control tables
+    ``controls`` (the study's ``results/controls.csv`` and each control study's
+    ``control.csv``; an empty one has no zeros run) below ``out_dir``."""
+    from initstudy.analysis.controls import CONTROL_COLUMNS
+
+    frames = [read_table(path) for path in controls]
+    frames = [f for f in frames if not f.empty]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTROL_COLUMNS)
+    written = []
+    for name, text in controls_texts(table).items():
+        path = Path(out_dir) / name
+        write_text(path, text)
+        written.append(path)
+    return written

@@ -10,7 +10,9 @@ figure registry and the claim families read this module; nothing repeats an entr
 Adding a figure is a drawing function plus one entry in :data:`FIGURES`.
 
 A claim's artifacts live in its folder (``results/claims/<claim>/``): their paths hold
-``{claim}``, which :func:`claim_path` fills. A claim's figure is drawn by its
+``{claim}``, which :func:`claim_path` fills; a control study's (``controls`` of a config,
+``config/controls/<control>.yaml``) in ``results/controls/<control>/``, paths holding
+``{control}`` (:func:`control_path`). A claim's figure is drawn by its
 statistic's entry in :data:`CLAIM_FIGURES`, whose ``draws`` are the tables the
 statistic's family writes beside its verdict.
 
@@ -31,6 +33,8 @@ STATS_DIR = f"{RESULTS}/stats"
 ANALYSIS_DIR = f"{RESULTS}/analysis"
 CLAIMS_DIR = f"{RESULTS}/claims"
 CLAIM_DIR = f"{CLAIMS_DIR}/{{claim}}"
+CONTROLS_DIR = f"{RESULTS}/controls"
+CONTROL_DIR = f"{CONTROLS_DIR}/{{control}}"
 GENERATED = "paper/generated"
 FIGURES_DIR = f"{GENERATED}/figures"
 LATEX_TABLES_DIR = f"{GENERATED}/tables"
@@ -39,7 +43,7 @@ CLAIM_FIGURE = f"{FIGURES_DIR}/claim_{{claim}}.pdf"
 
 #: The verbs of ``python -m initstudy`` that make artifacts.
 VERBS = ("tables", "resolve-config", "stats", "analyze", "audit", "theory", "check-controls", "claim",
-         "claims-table", "draw", "typeset", "typeset-claims", "latexmk", "publish")
+         "claims-table", "draw", "typeset", "typeset-claims", "typeset-controls", "latexmk", "publish")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +122,7 @@ STATS = (
 )
 ANALYSIS = tuple(_analysis(name) for name in (
     "accuracy", "best", "curves", "signal_profile", "trainability", "spearman", "rank_summary", "weight_runs",
-    "depth", "depth_summary", "guideline", "power", "overview"))
+    "depth", "depth_summary", "guideline", "power", "power_effects", "overview"))
 THEORY = tuple(_analysis(name, "theory", "theory") for name in ("theory_predicted", "theory_measured", "theory"))
 STUDY_FILES = (
     Artifact("resolved_config", "config", f"{RESULTS}/config.resolved.yaml", "resolve-config", published=True),
@@ -155,7 +159,8 @@ FIGURES = (
             "policy) and the share of runs that diverged, both in percent."),
     _figure("mean_ranks", ("rank_summary",), "initstudy.figures.comparison:draw_mean_ranks", "Comparison",
             "Mean Friedman rank of each initializer per depth and over all depths (1 = best). At each depth the "
-            "grey bar spans the best initializer and those it does not beat significantly (Holm-corrected "
+            "grey bar spans the best initializer (the highest mean score, which need not have the lowest mean "
+            "rank) and those it does not beat significantly (Holm-corrected "
             f"Wilcoxon, α = {_ALPHA})."),
     _figure("weight_histograms", ("weights", "weight_runs"), "initstudy.figures.weights:draw_weight_histograms",
             "Weights",
@@ -173,7 +178,6 @@ FIGURES = (
 CLAIM_FIGURES = {a.name: a for a in (
     _claim_figure("he2015", ("accuracy", "variance"), "initstudy.figures.claims:draw_he2015"),
     _claim_figure("glorot2010", ("gradients", "saturation"), "initstudy.figures.claims:draw_glorot2010"),
-    _claim_figure("symmetry", ("runs",), "initstudy.figures.claims:draw_symmetry"),
     _claim_figure("pennington2017", ("spread", "spectra"),
                   "initstudy.figures.claim_pennington2017:draw_pennington2017"),
     _claim_figure("schoenholz2017", ("trainability", "theory"),
@@ -191,6 +195,13 @@ CLAIM_FILES = (
 #: A claim's tidy tables, in its folder (those of the study, by the same names).
 CLAIM_TIDY = tuple(dataclasses.replace(a, kind="claim_tidy", path=f"{CLAIM_DIR}/{a.name}.parquet",
                                        published=True) for a in TIDY)
+#: A control study's check (initstudy.analysis.controls: a row for the control, one per
+#: cell) and the provenance of its records.
+CONTROL_FILES = (Artifact("control", "control", f"{CONTROL_DIR}/control.csv", "check-controls"),
+                 Artifact("provenance", "control_provenance", f"{CONTROL_DIR}/provenance.json", "tables"))
+#: A control study's tidy tables, in its folder; the control reads (and publishes) its runs.
+CONTROL_TIDY = tuple(dataclasses.replace(a, kind="control_tidy", path=f"{CONTROL_DIR}/{a.name}.parquet",
+                                         published=a.name == "runs") for a in TIDY)
 PAPER = (
     Artifact("variables", "typeset", f"{GENERATED}/variables.tex", "typeset"),
     *(Artifact(f"{name}_table", "typeset", f"{LATEX_TABLES_DIR}/{name}.tex", "typeset")
@@ -198,12 +209,14 @@ PAPER = (
     Artifact("claims_variables", "typeset_claims", f"{GENERATED}/claims_variables.tex", "typeset-claims"),
     Artifact("claims_table_tex", "typeset_claims", f"{LATEX_TABLES_DIR}/claims.tex", "typeset-claims"),
     Artifact("claims_section", "typeset_claims", f"{GENERATED}/claims.tex", "typeset-claims"),
+    Artifact("controls_section", "typeset_controls", f"{GENERATED}/controls.tex", "typeset-controls"),
     Artifact("paper", "paper", "paper/build/main.pdf", "latexmk", "Paper",
              "The paper, compiled from the generated macros, tables and figures."),
 )
 
 ARTIFACTS: tuple[Artifact, ...] = (*TIDY, *STATS, *ANALYSIS, *THEORY, *STUDY_FILES, *FIGURES,
-                                   *CLAIM_FIGURES.values(), *CLAIM_FILES, *CLAIM_TIDY, *PAPER)
+                                   *CLAIM_FIGURES.values(), *CLAIM_FILES, *CLAIM_TIDY, *CONTROL_FILES,
+                                   *CONTROL_TIDY, *PAPER)
 KINDS = tuple(dict.fromkeys(a.kind for a in ARTIFACTS))
 
 
@@ -236,6 +249,11 @@ def claim_path(template: str, claim: str) -> str:
     return template.format(claim=claim)
 
 
+def control_path(template: str, control: str) -> str:
+    """A control study's artifact's path in control ``control``'s folder."""
+    return template.format(control=control)
+
+
 def figure_table_paths() -> dict[str, str]:
     """Where each table a study figure may draw lives: name -> path (analysis, theory,
     statistics and tidy tables)."""
@@ -243,7 +261,7 @@ def figure_table_paths() -> dict[str, str]:
 
 
 def published() -> tuple[Artifact, ...]:
-    """What a study publishes (claim paths still hold ``{claim}``)."""
+    """What a study publishes (claim paths still hold ``{claim}``, control paths ``{control}``)."""
     return tuple(a for a in ARTIFACTS if a.published)
 
 

@@ -37,14 +37,23 @@ CLAIMS_DIR = catalog.CLAIMS_DIR
 CLAIMS_TABLE = catalog.path("claims_table", "claims")
 #: The file name of a claim's verdict, in its folder.
 CLAIM_VERDICT = catalog.path("claim", "verdict").rsplit("/", 1)[-1]
+#: The registered claim rules (``initstudy register``; committed with the configs).
+CLAIM_REGISTRY = "config/registry.yaml"
 #: The main study's control check (``initstudy check-controls --out``).
 CONTROLS = catalog.path("controls", "controls")
+#: The control studies: one study config per control below CONTROL_CONFIGS
+#: (``<name>.yaml``, with a ``control`` section); each one's tables and check in its folder.
+CONTROL_CONFIGS = "config/controls"
+#: The file name of a control study's check, in its folder.
+CONTROL_CHECK = catalog.path("control", "control").rsplit("/", 1)[-1]
 #: The archive of what the study publishes (``initstudy publish``).
 PUBLISHED = catalog.path("publish", "published")
 #: What ``initstudy typeset-claims`` writes below GENERATED: the claims' macros, their
 #: table and the generated part of the claims section (which paper/sections/claims.tex
 #: reads when it exists).
 CLAIMS_GENERATED = tuple(a.path.removeprefix(f"{GENERATED}/") for a in catalog.of_kind("typeset_claims"))
+#: What ``initstudy typeset-controls`` writes below GENERATED: the paper's controls part.
+CONTROLS_GENERATED = tuple(a.path.removeprefix(f"{GENERATED}/") for a in catalog.of_kind("typeset_controls"))
 
 
 def claim_dir(name: str) -> str:
@@ -72,3 +81,28 @@ def claim_figure_tables(name: str, statistic: str) -> dict[str, str]:
 def claim_figure(name: str) -> str:
     """Claim ``name``'s figure (every claim statistic's figure has this path template)."""
     return catalog.claim_path(catalog.CLAIM_FIGURE, name)
+
+
+def control_dir(name: str) -> str:
+    """The folder of control study ``name``'s tables and check."""
+    return catalog.control_path(catalog.CONTROL_DIR, name)
+
+
+def control_config(name: str) -> str:
+    """Control study ``name``'s config file."""
+    return f"{CONTROL_CONFIGS}/{name}.yaml"
+
+
+def control_tables(name: str) -> dict[str, str]:
+    """Control study ``name``'s tidy tables: name -> path, as :data:`TABLES` for the study."""
+    return {a.name: catalog.control_path(a.path, name) for a in catalog.of_kind("control_tidy")}
+
+
+def control_check(name: str) -> str:
+    """Control study ``name``'s check table."""
+    return catalog.control_path(catalog.path("control", "control"), name)
+
+
+def control_provenance(name: str) -> str:
+    """The provenance of control study ``name``'s records."""
+    return catalog.control_path(catalog.path("control_provenance", "provenance"), name)

@@ -6,10 +6,16 @@ every claim.
 with its statement, n, estimate, (1 − α) interval, two-sided p against its bound, the
 smallest p its test can reach with its n values (``min_p``; n counts seeds, or seeds
 times the levels the sub-claim pools), the n its test needs to reach α at all
-(``n_needed``), verdict and reason. The claim's row is the
-conjunction of its sub-claims (:func:`initstudy.analysis.claims.rule.combine`): its
-numbers are those of the sub-claim that decides it (``deciding``), its p is the
-conjunction's and its n and min_p the least favourable of its sub-claims.
+(``n_needed``), verdict and reason, and the p of its contrary test after Holm's
+correction over the claim's sub-claims (``p_holm``; 1 before the correction where it
+does not fail). The claim's row is the conjunction of its sub-claims
+(:func:`initstudy.analysis.claims.rule.combine`: PASS an intersection-union test, FAIL
+a contrary test that rejects after Holm): its numbers are those of the sub-claim that
+decides it (``deciding``), its p is the conjunction's (PASS) or the adjusted one
+(FAIL), its n and min_p the least favourable of its sub-claims, ``p_holm`` the smallest
+adjusted p, ``fail_min_p`` the smallest one its values could reach, and it carries the
+hash of its rules and their registration status
+(:mod:`initstudy.analysis.claims.registration`).
 
 ``results/claims/claims.csv`` (:data:`CLAIMS_COLUMNS`): every claim's row.
 """
@@ -21,17 +27,21 @@ from typing import Any
 
 import pandas as pd
 
+from initstudy.analysis import controls as controls_of
+from initstudy.analysis.claims import registration
 from initstudy.analysis.claims import rule as rules_of
 from initstudy.analysis.claims.registry import KEY_COLUMNS, SAMPLE_COLUMNS, ClaimError, Tables, resolve
-from initstudy.analysis.claims.families.symmetry import MARGIN, check
 
-RESULT_COLUMNS = ["n", "estimate", "ci_low", "ci_high", "p_value", "min_p", "n_needed", "verdict", "reason"]
+RESULT_COLUMNS = ["n", "estimate", "ci_low", "ci_high", "p_value", "p_holm", "min_p", "fail_min_p", "n_needed",
+                  "verdict", "reason"]
 VERDICT_COLUMNS = ["claim", "level", "part", "subclaim", *KEY_COLUMNS, "statement", "quantity", "test", "alpha",
                    "direction", "target", "min_effect", *RESULT_COLUMNS, "deciding", "n_parts", "n_pass",
-                   "n_fail", "n_inconclusive", "hypothesis", "source_paper", "source_figure", "statistic"]
+                   "n_fail", "n_fail_holm", "n_inconclusive", "hypothesis", "source_paper", "source_figure",
+                   "statistic", "rules_hash", "registration"]
 CLAIMS_COLUMNS = ["name", "hypothesis", "source_paper", "source_figure", "statistic", "test", "alpha",
-                  "deciding", "statement", "effect", "ci_low", "ci_high", "p_value", "min_p", "n", "n_needed",
-                  "verdict", "n_parts", "n_pass", "n_fail", "n_inconclusive", "reason"]
+                  "deciding", "statement", "effect", "ci_low", "ci_high", "p_value", "p_holm", "min_p",
+                  "fail_min_p", "n", "n_needed", "verdict", "n_parts", "n_pass", "n_fail", "n_fail_holm",
+                  "n_inconclusive", "reason", "rules_hash", "registration"]
 
 
 def claim_name(config_path: str | Path) -> str:
@@ -65,8 +75,27 @@ def _part_rows(samples: pd.DataFrame, part: str, rule: dict, quantity: str) -> l
     return rows
 
 
-def verdicts(name: str, claim: dict[str, Any], tables: Tables) -> pd.DataFrame:
-    """The claim's verdict table (:data:`VERDICT_COLUMNS`)."""
+def _reason(combined: dict, deciding: pd.Series) -> str:
+    """The claim's reason: the counts, the FAIL test's correction and what decided it."""
+    m, alpha = combined["n_parts"], combined["alpha"]
+    reason = (f"{combined['n_pass']} of {m} sub-claims pass, {combined['n_fail']} fail at alpha "
+              f"({combined['n_fail_holm']} after Holm's correction over {m}); decided by {deciding['subclaim']} "
+              f"({deciding['reason']}")
+    if combined["verdict"] == "FAIL":
+        reason += f"; Holm-adjusted p = {deciding['p_holm']:.3g}"
+    elif deciding["verdict"] == "FAIL":
+        reason += f"; not after Holm's correction: adjusted p = {deciding['p_holm']:.3g} > {alpha:g}"
+    reason += ")"
+    if combined["verdict"] != "FAIL" and combined["fail_min_p"] > alpha:
+        reason += (f"; FAIL was out of reach: with these values Holm's smallest adjusted p is "
+                   f"{combined['fail_min_p']:.3g} > {alpha:g}")
+    return reason
+
+
+def verdicts(name: str, claim: dict[str, Any], tables: Tables,
+             registry: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """The claim's verdict table (:data:`VERDICT_COLUMNS`); ``registry`` (the entries of
+    :func:`initstudy.analysis.claims.registration.read`) gives its registration status."""
     family, params, rules = resolve(claim)
     samples = family.samples(tables, params)
     missing = [c for c in SAMPLE_COLUMNS if c not in samples.columns]
@@ -77,6 +106,7 @@ def verdicts(name: str, claim: dict[str, Any], tables: Tables) -> pd.DataFrame:
         parts += _part_rows(samples, part, rule, family.parts[part])
     parts = pd.DataFrame(parts).reset_index(drop=True)
     combined = rules_of.combine(parts)
+    parts["p_holm"] = combined["p_holm"]
     deciding = parts.loc[combined["deciding"]]
     claim_row = {
         "level": "claim", "part": "", "subclaim": "", **{c: "" for c in KEY_COLUMNS},
@@ -84,17 +114,18 @@ def verdicts(name: str, claim: dict[str, Any], tables: Tables) -> pd.DataFrame:
         "test": ", ".join(dict.fromkeys(parts["test"])), "alpha": parts["alpha"].max(),
         "direction": deciding["direction"], "target": deciding["target"], "min_effect": deciding["min_effect"],
         "n": combined["n"], "estimate": deciding["estimate"], "ci_low": deciding["ci_low"],
-        "ci_high": deciding["ci_high"], "p_value": combined["p_value"], "min_p": combined["min_p"],
+        "ci_high": deciding["ci_high"], "p_value": combined["p_value"], "p_holm": float(parts["p_holm"].min()),
+        "min_p": combined["min_p"], "fail_min_p": combined["fail_min_p"],
         "n_needed": int(parts["n_needed"].max()), "verdict": combined["verdict"],
-        "reason": (f"{combined['n_pass']} of {combined['n_parts']} sub-claims pass, {combined['n_fail']} fail; "
-                   f"decided by {deciding['subclaim']} ({deciding['reason']})"),
-        "deciding": deciding["subclaim"],
-        **{k: combined[k] for k in ("n_parts", "n_pass", "n_fail", "n_inconclusive")},
+        "reason": _reason(combined, deciding), "deciding": deciding["subclaim"],
+        **{k: combined[k] for k in ("n_parts", "n_pass", "n_fail", "n_fail_holm", "n_inconclusive")},
     }
     table = pd.concat([pd.DataFrame([claim_row]), parts], ignore_index=True)
     source = claim["source"]
+    digest, status = registration.status(name, claim, registry or {}, tables.runs)
     table = table.assign(claim=name, hypothesis=" ".join(claim["hypothesis"].split()), statistic=family.name,
-                         source_paper=source["paper"], source_figure=source.get("figure", ""))
+                         source_paper=source["paper"], source_figure=source.get("figure", ""),
+                         rules_hash=digest, registration=status)
     return table.reindex(columns=VERDICT_COLUMNS)
 
 
@@ -111,14 +142,11 @@ def figure_table_names(claim: dict[str, Any]) -> tuple[str, ...]:
     return resolve(claim)[0].table_names
 
 
-def controls(tables: Tables, claim: dict[str, Any] | None = None) -> None:
-    """Every control on the study's runs (the symmetry control; its margin is a
-    symmetry claim's ``margin`` parameter, else the default): raises
-    :class:`~initstudy.analysis.claims.families.symmetry.ControlViolation`."""
-    margin = MARGIN
-    if claim is not None and claim["statistic"] == "symmetry":
-        margin = resolve(claim)[1]["margin"]
-    check(tables.runs, margin)
+def controls(tables: Tables) -> None:
+    """Every control on the claim study's own runs (the symmetry control on its zeros
+    runs, if any, at the default margin): raises
+    :class:`~initstudy.analysis.controls.ControlViolation`."""
+    controls_of.check(tables.runs)
 
 
 def claims_table(verdict_tables: list[pd.DataFrame]) -> pd.DataFrame:

@@ -20,10 +20,21 @@ exactly when the (1 − α) interval excludes θ. The verdict:
                   seeds at all (its smallest reachable p, ``min_p``, exceeds α), or it
                   is undefined for the data (the reason says why).
 
-A claim with several parts or cells is their conjunction, decided as an
-intersection-union test (Berger 1982): it PASSes when every sub-claim does, at level α
-without a multiplicity correction (the conjunction's p is the largest of theirs); it
-FAILs when any sub-claim does; otherwise it is INCONCLUSIVE.
+A claim with several parts or cells is their conjunction of m sub-claims:
+
+``PASS``          every sub-claim passes at level α: an intersection-union test (Berger
+                  1982), which keeps the level α without a multiplicity correction (the
+                  conjunction's p is the largest of theirs);
+``FAIL``          some sub-claim's contrary test (its interval on the other side of a
+                  bound) still rejects after Holm's (1979) correction over the claim's m
+                  sub-claims (:func:`initstudy.analysis.stats.holm`; a sub-claim that does
+                  not fail enters the family with p = 1), so the chance that a true claim
+                  FAILs is at most α however many sub-claims it has. With the exact test,
+                  whose smallest p is 2 / 2**n, FAIL needs m · 2 / 2**n ≤ α: more values
+                  than PASS (``fail_min_p`` states what each claim could reach);
+``INCONCLUSIVE``  otherwise, e.g. a sub-claim that fails at α but not after Holm.
+
+The level of the FAIL test is the smallest of the sub-claims' α.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from initstudy.analysis.claims.inference import MIN_P, TESTS
+from initstudy.analysis.stats import holm
 
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 DIRECTIONS = ("greater", "less", "within")
@@ -100,32 +112,64 @@ def decide(values, rule: dict) -> dict:
     return row
 
 
+def contrary_p(parts: pd.DataFrame) -> np.ndarray:
+    """Per sub-claim, the p of its contrary test: its p where it FAILs at its own level
+    (the interval on the other side of a bound), 1 otherwise (it does not reject)."""
+    failed = (parts["verdict"] == "FAIL").to_numpy()
+    return np.where(failed, parts["p_value"].fillna(1.0).to_numpy(float), 1.0)
+
+
 def combine(parts: pd.DataFrame) -> dict:
-    """The verdict of a conjunction of sub-claims (rows with verdict, p_value, min_p, n):
-    the intersection-union rule of the module docstring. ``deciding`` is the row whose
-    numbers stand for the claim: with PASS the sub-claim of the largest p (the
-    conjunction's p), with FAIL the first failing one, otherwise the first inconclusive
-    one of largest p."""
+    """The verdict of a conjunction of sub-claims (rows with verdict, p_value, min_p, n
+    and alpha): the rules of the module docstring. ``p_holm`` is each sub-claim's
+    contrary p after Holm's correction over all of them; ``fail_min_p`` the smallest
+    adjusted p the FAIL test could reach with these values (m times the smallest
+    ``min_p``). ``deciding`` is the row whose numbers stand for the claim: with PASS the
+    sub-claim of the largest p (the conjunction's p); with FAIL the one of smallest
+    adjusted p; otherwise a sub-claim that failed only before the correction (smallest
+    adjusted p), else the first inconclusive one of largest p. The claim's p is the
+    conjunction's for PASS, the deciding sub-claim's adjusted p for FAIL, its p otherwise."""
     counts = parts["verdict"].value_counts()
-    if counts.get("FAIL", 0):
-        verdict, pool = "FAIL", parts[parts["verdict"] == "FAIL"]
-        deciding = pool.index[0]
+    alpha = float(parts["alpha"].min())
+    adjusted = pd.Series(holm(contrary_p(parts)), index=parts.index)
+    n_fail_holm = int((adjusted <= alpha).sum())
+    failed = parts["verdict"] == "FAIL"
+    if n_fail_holm:
+        verdict, deciding = "FAIL", adjusted.idxmin()
+        p = float(adjusted[deciding])
     elif counts.get("PASS", 0) == len(parts):
-        verdict, pool = "PASS", parts
-        deciding = pool["p_value"].idxmax()
+        verdict, deciding = "PASS", parts["p_value"].idxmax()
+        p = float(parts["p_value"].max())
     else:
-        verdict, pool = "INCONCLUSIVE", parts[parts["verdict"] == "INCONCLUSIVE"]
-        p = pool["p_value"].fillna(math.inf)
-        deciding = p.idxmax()
+        verdict = "INCONCLUSIVE"
+        if failed.any():
+            deciding = adjusted[failed].idxmin()
+        else:
+            pool = parts[parts["verdict"] == "INCONCLUSIVE"]
+            deciding = pool["p_value"].fillna(math.inf).idxmax()
+        p = float(parts.loc[deciding, "p_value"])
     return {
         "verdict": verdict,
         "deciding": deciding,
-        "p_value": float(parts["p_value"].max()) if verdict == "PASS" else float(parts.loc[deciding, "p_value"]),
+        "p_value": p,
+        "p_holm": adjusted,
+        "alpha": alpha,
         "min_p": float(parts["min_p"].max()),
+        "fail_min_p": min(1.0, len(parts) * float(parts["min_p"].min())),
         "n": int(parts["n"].min()),
         "n_parts": len(parts),
         **{f"n_{v.lower()}": int(counts.get(v, 0)) for v in VERDICTS},
+        "n_fail_holm": n_fail_holm,
     }
+
+
+def minimum_fail_seeds(test: str, alpha: float, subclaims: int) -> int:
+    """The fewest values per sub-claim with which ``test`` can FAIL a claim of
+    ``subclaims`` sub-claims at ``alpha`` after Holm's correction (m · min p ≤ alpha)."""
+    n = 1
+    while subclaims * MIN_P[test](n) > alpha:
+        n += 1
+    return n
 
 
 def minimum_seeds(test: str, alpha: float) -> int:

@@ -2,6 +2,7 @@
 (:func:`initstudy.analysis.claims.registry.register`). A new family is one module
 here and its name in the import below, which is static on purpose: the workflow finds
 the code a verb runs by parsing imports (:mod:`initstudy.core.code`), so editing a
-family reruns the claims that use it."""
+family reruns the claims that use it. The symmetry control is no claim family: it lives
+in :mod:`initstudy.analysis.controls`."""
 
-from initstudy.analysis.claims.families import glorot2010, he2015, pennington2017, saxe2013, schoenholz2017, symmetry  # noqa: F401
+from initstudy.analysis.claims.families import glorot2010, he2015, pennington2017, saxe2013, schoenholz2017  # noqa: F401
