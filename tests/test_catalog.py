@@ -139,3 +139,4 @@ def test_a_figure_added_through_the_catalog_alone_is_built_and_reported(tmp_path
     snakemake("--report", "report.html", "figure_accuracy_spread")
     html = (work / "report.html").read_text()
     assert "accuracy_spread.pdf" in html and "Added through the catalog alone." in html and "Extra" in html
+

@@ -1,11 +1,11 @@
-"""The package's layers import only downward (README, "Development": the layout by stage): study definition -> data,
-initializers, models -> training -> tables -> analysis -> figures, paper. Analysis
-never imports figure or paper code, figures and paper never import each other, and
-parsing the workflow imports neither Keras nor TensorFlow."""
+"""The package's layers import only downward (README, "Development": the layout by
+stage): study definition -> data, initializers, models -> training -> tables ->
+analysis -> figures, paper. Analysis never imports figure or paper code, figures and
+paper never import each other, and parsing the workflow imports neither Keras nor
+TensorFlow."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

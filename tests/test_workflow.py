@@ -180,6 +180,30 @@ def test_tiny_study_end_to_end_to_the_pdf(tiny_run):
     assert set(job_counts(proc.stdout + proc.stderr)) == {"typeset", "typeset_controls", "paper", "all"}
 
 
+@needs_latexmk
+def test_the_parsed_workflow_gives_typeset_and_each_figure_only_their_own_code(tiny_run):
+    """What Snakemake itself lists as each output's inputs in the tiny study
+    (`--detailed-summary` parses the workflow): the typeset rule's code holds no module
+    of a Keras, data or training stage, and a figure rule's code under figures/ is its
+    own drawing module, the shared style and the registry, beside the catalog."""
+    proc = snakemake(tiny_run, "--detailed-summary")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    header = rows[0]
+    inputs = {row[0]: set(row[header.index("input-file(s)")].split(",")) for row in rows[1:]
+              if len(row) == len(header)}
+    typeset = inputs[catalog.path("typeset", "variables")]
+    assert "src/initstudy/paper/typeset.py" in typeset
+    keras_stages = tuple(f"src/initstudy/{stage}/" for stage in ("data", "inits", "models", "train"))
+    assert not [f for f in typeset if f.startswith(keras_stages)]
+    figures = "src/initstudy/figures/"
+    for figure in catalog.FIGURES:
+        code = inputs[figure.path]
+        own = f"src/{figure.drawer.partition(':')[0].replace('.', '/')}.py"
+        shared = {f"{figures}{name}.py" for name in ("__init__", "registry", "style")}
+        assert {f for f in code if f.startswith(figures)} == {own, *shared}, figure.name
+        assert "src/initstudy/study/catalog.py" in code
+
 @pytest.mark.slow
 @needs_latexmk
 def test_paper_from_the_published_tables_alone(tiny_run, tmp_path):

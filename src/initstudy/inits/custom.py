@@ -35,7 +35,6 @@ import math
 from typing import Any
 
 import keras
-import scipy.stats
 
 from initstudy.study.arguments import Choice, Real
 from initstudy.study.fans import CUT, TRUNCATED_STD, channels_first_fans, keras_fans
