@@ -28,7 +28,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from initstudy.core.atomic import atomic_path, write_json
+from initstudy.core import table_io
+from initstudy.core.atomic import write_json
 from initstudy.study.fields import EPOCH_METRICS, RUN_FIELDS, RUN_SETTINGS, SIGNAL_FIELDS
 from initstudy.study.runs import axis_values
 from initstudy.train import records
@@ -122,11 +123,6 @@ def frames(runs_records: list[dict]) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
-
-
 def provenance_summary(runs_records: list[dict]) -> dict:
     """One record's provenance, plus what differs across records (commits, hosts, backends)."""
     provs = [r["provenance"] for r in runs_records]
@@ -140,6 +136,5 @@ def write_tables(paths: Iterable[str | Path], outputs: dict[str, str | Path], pr
     """Validate every record (each read once), then write each table of :func:`frames`
     to ``outputs[name]`` and the provenance summary."""
     all_records = [records.read(path) for path in paths]
-    for name, frame in frames(all_records).items():
-        write_parquet(frame, outputs[name])
+    table_io.write_tables(frames(all_records), outputs)
     write_json(provenance_out, provenance_summary(all_records))
