@@ -113,14 +113,19 @@ def texts(inputs: Inputs) -> dict[str, str]:
     return out
 
 
-def write(inputs: Inputs, out_dir: str | Path) -> list[Path]:
-    """Write every generated file below ``out_dir``, each atomically."""
+def write_texts(texts_by_name: dict[str, str], out_dir: str | Path) -> list[Path]:
+    """Write each text to ``<out_dir>/<name>``, atomically; the paths written."""
     written = []
-    for name, text in texts(inputs).items():
+    for name, text in texts_by_name.items():
         path = Path(out_dir) / name
         write_text(path, text)
         written.append(path)
     return written
+
+
+def write(inputs: Inputs, out_dir: str | Path) -> list[Path]:
+    """Write every generated file below ``out_dir``, each atomically."""
+    return write_texts(texts(inputs), out_dir)
 
 
 # ------------------------------------------------------------------ claims
@@ -228,12 +233,7 @@ def claims_texts(claims: pd.DataFrame) -> dict[str, str]:
 
 def write_claims(claims: str | Path, out_dir: str | Path) -> list[Path]:
     """Write the claims' files (:func:`claims_texts`) of ``claims.csv`` below ``out_dir``."""
-    written = []
-    for name, text in claims_texts(read_table(claims)).items():
-        path = Path(out_dir) / name
-        write_text(path, text)
-        written.append(path)
-    return written
+    return write_texts(claims_texts(read_table(claims)), out_dir)
 
 
 # ------------------------------------------------------------------ controls
@@ -303,9 +303,4 @@ def write_controls(controls: list[str | Path], out_dir: str | Path) -> list[Path
     frames = [read_table(path) for path in controls]
     frames = [f for f in frames if not f.empty]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTROL_COLUMNS)
-    written = []
-    for name, text in controls_texts(table).items():
-        path = Path(out_dir) / name
-        write_text(path, text)
-        written.append(path)
-    return written
+    return write_texts(controls_texts(table), out_dir)
