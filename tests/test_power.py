@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from initstudy.analysis import power, stats
+from initstudy.analysis import paired, power
 
 ALPHA = 0.05
 RSCRIPT = shutil.which("Rscript")
@@ -24,12 +24,12 @@ def mc_tolerance(p: float, replicates: int = power.N_REPLICATES) -> float:
 
 
 def test_the_simulation_runs_the_exact_test_as_the_study_does():
-    """The simulated p-values are those of stats.wilcoxon_pair (the pairwise tests) on
+    """The simulated p-values are those of paired.wilcoxon_pair (the pairwise tests) on
     the same differences, and the random numbers depend on (seed, n, d_z) alone."""
     diffs = power.simulated_differences(10, 1.0)
     p = power.simulated_p_values(10, 1.0)
     for row in range(5):
-        expected = stats.wilcoxon_pair(pd.Series(diffs[row]), pd.Series(np.zeros(10)))["p_value"]
+        expected = paired.wilcoxon_pair(pd.Series(diffs[row]), pd.Series(np.zeros(10)))["p_value"]
         assert p[row] == pytest.approx(expected, rel=1e-12)
     assert np.array_equal(diffs, power.simulated_differences(10, 1.0))
     assert not np.array_equal(diffs[:, :8], power.simulated_differences(8, 1.0))

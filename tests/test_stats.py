@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from initstudy.analysis import stats
+from initstudy.analysis import paired, stats
 from initstudy.core.table_io import write_tables
 
 FAST = 999  # bootstrap resamples in tests
@@ -188,8 +188,8 @@ def test_wilcoxon_and_rank_biserial_match_wikipedia_example():
 
 def test_rank_biserial_sign_follows_a_minus_b():
     d = np.subtract(WIKI_X2, WIKI_X1).astype(float)
-    assert stats.rank_biserial(d) == pytest.approx(0.20)
-    assert stats.rank_biserial(-d) == pytest.approx(-0.20)
+    assert paired.rank_biserial(d) == pytest.approx(0.20)
+    assert paired.rank_biserial(-d) == pytest.approx(-0.20)
 
 
 def count_subsets_with_sum_at_most(n: int, t: int) -> int:
@@ -206,7 +206,7 @@ def test_wilcoxon_exact_on_darwins_zea_mays():
     untied non-zero differences, negative ranks 10 and 14, so T = 24 and
     r = (96 - 24) / 120 = 0.6; exact two-sided p = 2 #{S subset of 1..15: sum S <= 24} / 2^15."""
     d = [6, 8, 14, 16, 23, 24, 28, 29, 41, -48, 49, 56, 60, -67, 75]
-    row = stats.wilcoxon_pair(pd.Series(d, dtype=float), pd.Series(0.0, index=range(len(d))))
+    row = paired.wilcoxon_pair(pd.Series(d, dtype=float), pd.Series(0.0, index=range(len(d))))
     assert row["statistic"] == 24
     assert row["rank_biserial"] == pytest.approx(0.6)
     assert row["p_value"] == pytest.approx(2 * count_subsets_with_sum_at_most(15, 24) / 2**15)
@@ -215,7 +215,7 @@ def test_wilcoxon_exact_on_darwins_zea_mays():
 def test_wilcoxon_small_exact_case_by_hand():
     """d = (1, -2, 3, 4, 5) plus two zeros, which are discarded: T- = 2; subsets of
     {1..5} with sum <= 2 are {}, {1}, {2}, so p = 2 * 3 / 32; r = (13 - 2) / 15."""
-    row = stats.wilcoxon_pair(pd.Series([1.0, -2, 0, 3, 4, 0, 5]), pd.Series([0.0] * 7))
+    row = paired.wilcoxon_pair(pd.Series([1.0, -2, 0, 3, 4, 0, 5]), pd.Series([0.0] * 7))
     assert (row["n_pairs"], row["n_nonzero"], row["statistic"]) == (7, 5, 2)
     assert row["p_value"] == pytest.approx(6 / 32)
     assert row["rank_biserial"] == pytest.approx(11 / 15)
@@ -223,7 +223,7 @@ def test_wilcoxon_small_exact_case_by_hand():
 
 def test_round_off_does_not_split_tied_differences():
     # 0.6 - 0.55 and 0.4 - 0.45 differ in the last bits; as accuracies they are a tie
-    row = stats.wilcoxon_pair(pd.Series([0.6, 0.4]), pd.Series([0.55, 0.45]))
+    row = paired.wilcoxon_pair(pd.Series([0.6, 0.4]), pd.Series([0.55, 0.45]))
     assert row["rank_biserial"] == 0.0
 
 
@@ -233,17 +233,17 @@ def test_round_off_does_not_split_tied_differences():
 def test_holm_wikipedia_example():
     """Wikipedia, "Holm-Bonferroni method": p = (0.01, 0.04, 0.03, 0.005) at alpha = 0.05
     rejects H1 and H4. Adjusted by hand: 4*0.005, 3*0.01, max(3*0.01, 2*0.03), max(.., 1*0.04)."""
-    adjusted = stats.holm([0.01, 0.04, 0.03, 0.005])
+    adjusted = paired.holm([0.01, 0.04, 0.03, 0.005])
     np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06, 0.02])
     assert list(adjusted <= 0.05) == [True, False, False, True]
 
 
 def test_holm_by_hand_and_edges():
     # by hand: sorted 0.01, 0.03, 0.05, 0.5 -> 4*0.01, 3*0.03, 2*0.05, 1*0.5, already increasing
-    np.testing.assert_allclose(stats.holm([0.05, 0.03, 0.01, 0.5]), [0.1, 0.09, 0.04, 0.5])
-    np.testing.assert_allclose(stats.holm([0.6, 0.9]), [1.0, 1.0])  # capped, monotone
-    np.testing.assert_allclose(stats.holm([np.nan, 0.02, 0.04]), [np.nan, 0.04, 0.04])  # NaN not counted
-    assert stats.holm([]).size == 0
+    np.testing.assert_allclose(paired.holm([0.05, 0.03, 0.01, 0.5]), [0.1, 0.09, 0.04, 0.5])
+    np.testing.assert_allclose(paired.holm([0.6, 0.9]), [1.0, 1.0])  # capped, monotone
+    np.testing.assert_allclose(paired.holm([np.nan, 0.02, 0.04]), [np.nan, 0.04, 0.04])  # NaN not counted
+    assert paired.holm([]).size == 0
 
 
 def test_pairwise_holm_within_cell():

@@ -8,33 +8,11 @@ stderr and exit status 2 — never a traceback from deep inside a library.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from initstudy.cli_support import UsageError, control_failure, json_arg, positive_int, table_arg
 from initstudy.study import paths as paths_of
-
-
-class UsageError(ValueError):
-    """Bad command-line input; the message names the argument and the value."""
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1 (argparse reports the value on failure)."""
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
-
-
-def _json_arg(text: str, name: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{name}: not valid JSON ({exc.msg} at character {exc.pos})") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{name}: expected a JSON object, got {type(value).__name__}")
-    return value
 
 
 def cmd_train(args) -> int:
@@ -42,7 +20,7 @@ def cmd_train(args) -> int:
 
     from initstudy.train.job import parse_pack, train_pack
 
-    payload = _json_arg(Path(args.pack[1:]).read_text() if args.pack.startswith("@") else args.pack, "--pack")
+    payload = json_arg(Path(args.pack[1:]).read_text() if args.pack.startswith("@") else args.pack, "--pack")
     pack, training = parse_pack(payload)
     runtime.configure(threads=args.threads, deterministic=not args.no_determinism, xla=training["xla"],
                       gpu=training["gpu"])
@@ -106,7 +84,7 @@ def cmd_resolve_config(args) -> int:
     from initstudy.core.atomic import write_text
     from initstudy.study import config
 
-    resolved = config.load(args.config) if args.json is None else config.check(_json_arg(args.json, "--json"))
+    resolved = config.load(args.config) if args.json is None else config.check(json_arg(args.json, "--json"))
     write_text(args.out, yaml.safe_dump(resolved, sort_keys=False))
     print(args.out)
     return 0
@@ -159,13 +137,6 @@ def cmd_theory(args) -> int:
     return 0
 
 
-def _table_arg(text: str) -> tuple[str, str]:
-    name, sep, path = text.partition("=")
-    if not (sep and name and path):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=PATH")
-    return name, path
-
-
 def cmd_draw(args) -> int:
     from initstudy.figures import registry
 
@@ -189,13 +160,6 @@ def cmd_typeset(args) -> int:
 
 
 
-def _control_failure(verb: str, exc) -> int:
-    """A violated control: one line per cell on stderr, exit status 3 (the pipeline is broken)."""
-    for line in str(exc).splitlines():
-        print(f"initstudy {verb}: {line}", file=sys.stderr)
-    return 3
-
-
 def cmd_claim(args) -> int:
     from initstudy.analysis.claims import evaluate, registration
     from initstudy.analysis.claims.registry import ClaimError
@@ -213,7 +177,7 @@ def cmd_claim(args) -> int:
     try:  # the claim's own zeros runs first: a broken pipeline decides nothing
         evaluate.controls(tables)
     except ControlViolation as exc:
-        return _control_failure("claim", exc)
+        return control_failure("claim", exc)
     try:
         verdict = evaluate.verdicts(name, cfg["claim"], tables, registration.read(args.registry))
         figure_tables = evaluate.figure_tables(cfg["claim"], tables)
@@ -285,7 +249,7 @@ def cmd_check_controls(args) -> int:
     try:
         controls.check(runs, margin)
     except controls.ControlViolation as exc:
-        return _control_failure("check-controls", exc)
+        return control_failure("check-controls", exc)
     cells = table[table["level"] == "cell"]
     print(f"{args.runs}: symmetry control holds in {len(cells)} cell(s) with zeros runs")
     return 0
@@ -390,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("draw", help="draw figures (by file name) from the tables they read")
     p.add_argument("figures", nargs="+", help="output PDFs; each file name is a figure of the registry")
-    p.add_argument("--table", type=_table_arg, action="append", default=[], metavar="NAME=PATH",
+    p.add_argument("--table", type=table_arg, action="append", default=[], metavar="NAME=PATH",
                    help="a table the figures read, by the name the registry gives it")
     p.add_argument("--claim", metavar="STATISTIC",
                    help="the figures are claim figures of this claim statistic (any file names)")

@@ -19,7 +19,7 @@ margin); intervals of a single mean are the BCa bootstrap of
 :mod:`initstudy.analysis.intervals`. With fewer than two pairs there is no interval;
 when every difference is the same (``sd = 0``, e.g. two initializers stalled at the
 same class at every seed) the interval is that one value. Differences are rounded to
-:data:`initstudy.analysis.stats.DIFF_DECIMALS`, as the Wilcoxon tests round them.
+:data:`initstudy.analysis.paired.DIFF_DECIMALS`, as the Wilcoxon tests round them.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from initstudy.analysis.stats import DIFF_DECIMALS
+from initstudy.analysis.paired import DIFF_DECIMALS
 
 INTERVAL_KEYS = ("n", "mean_diff", "ci_low", "ci_high")
 

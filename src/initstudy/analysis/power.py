@@ -6,7 +6,7 @@ cell whose Holm family has m tests, when the per-seed differences of the pair ar
 normal with standardized mean ``d_z`` (mean difference / sd of the differences). It
 is estimated by a stated, seeded simulation: :data:`N_REPLICATES` samples of n normal
 differences per (n, d_z), each tested with the exact two-sided Wilcoxon signed-rank
-test as :func:`initstudy.analysis.stats.wilcoxon_pair` runs it
+test as :func:`initstudy.analysis.paired.wilcoxon_pair` runs it
 (``scipy.stats.wilcoxon``, ``zero_method="wilcox"``, ``method="auto"``: exact here,
 normal samples have neither zeros nor ties), the random numbers seeded by
 :data:`SEED` and (n, d_z) alone. Monte Carlo standard error: at most

@@ -27,7 +27,7 @@ A claim with several parts or cells is their conjunction of m sub-claims:
                   conjunction's p is the largest of theirs);
 ``FAIL``          some sub-claim's contrary test (its interval on the other side of a
                   bound) still rejects after Holm's (1979) correction over the claim's m
-                  sub-claims (:func:`initstudy.analysis.stats.holm`; a sub-claim that does
+                  sub-claims (:func:`initstudy.analysis.paired.holm`; a sub-claim that does
                   not fail enters the family with p = 1), so the chance that a true claim
                   FAILs is at most α however many sub-claims it has. With the exact test,
                   whose smallest p is 2 / 2**n, FAIL needs m · 2 / 2**n ≤ α: more values
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from initstudy.analysis.claims.inference import MIN_P, TESTS
-from initstudy.analysis.stats import holm
+from initstudy.analysis.paired import holm
 
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 DIRECTIONS = ("greater", "less", "within")
