@@ -6,6 +6,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import copy  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -45,3 +47,22 @@ def fake_dataset(input_shape=(1, 12, 1), classes=3, n=(120, 30, 40), seed=0):
     (xt, yt), (xv, yv), (xs, ys) = split(n[0]), split(n[1]), split(n[2])
     return Dataset(name="fake", x_train=xt, y_train=yt, x_val=xv, y_val=yv, x_test=xs, y_test=ys,
                    input_shape=tuple(input_shape), num_classes=classes)
+
+
+def run_on_jax(tests: list[str], passed: int | None = None, timeout: int = 900) -> None:
+    """Run the test ids ``tests`` in a pytest process with KERAS_BACKEND=jax (serially:
+    one file's tests) and require ``passed`` passes (default: one per id)."""
+    pytest.importorskip("jax")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *tests],
+                          cwd=REPO, env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"{len(tests) if passed is None else passed} passed" in proc.stdout
+
+
+def latexmk_log(paper: Path) -> str:
+    """Compile ``paper/main.tex`` with latexmk (forced, halting on an error); its log."""
+    result = subprocess.run(["latexmk", "-g", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
+                            cwd=paper, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return (paper / "main.log").read_text(errors="replace")

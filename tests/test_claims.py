@@ -20,6 +20,7 @@ import pytest
 import yaml
 from scipy import stats as scipy_stats
 
+from conftest import latexmk_log
 from initstudy import cli
 from initstudy.analysis.claims import evaluate, inference, rule
 from initstudy.analysis.claims.registry import FAMILIES, ClaimError, Tables, family, resolve
@@ -596,18 +597,12 @@ def test_the_claims_section_compiles_and_is_left_out_without_claims(tmp_path):
     shutil.copy(REPO / "paper" / "sections" / "claims.tex", paper / "sections" / "claims.tex")
     (paper / "main.tex").write_text(MINIMAL_PAPER)
 
-    def compile_() -> str:
-        result = subprocess.run(["latexmk", "-g", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
-                                cwd=paper, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stdout[-3000:]
-        return (paper / "main.log").read_text(errors="replace")
-
-    log = compile_()  # no generated/claims.tex: no section, no undefined reference
+    log = latexmk_log(paper)  # no generated/claims.tex: no section, no undefined reference
     assert "undefined" not in log.lower()
     typeset.write_claims(claims_csv(tmp_path), paper / "generated")
     for name in ("he2015", "glorot2010", "he2015_cnn"):
         _blank_pdf(paper / "generated" / "figures" / f"claim_{name}.pdf")
-    log = compile_()
+    log = latexmk_log(paper)
     aux = (paper / "main.aux").read_text()
     assert "tab:claims" in aux and "fig:claim-he2015" in aux
     assert "Float too large" not in log and "undefined" not in log.lower()

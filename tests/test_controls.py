@@ -6,12 +6,11 @@ claims, and is typeset in the paper's controls part."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, latexmk_log
 from test_claims import MINIMAL_PAPER, zeros_study
 
 from initstudy import cli
@@ -151,13 +150,7 @@ def test_the_controls_part_compiles_and_is_left_out_without_its_file(tmp_path):
     shutil.copy(REPO / "paper" / "sections" / "controls.tex", paper / "sections" / "controls.tex")
     (paper / "main.tex").write_text(MINIMAL_CONTROLS_PAPER)
 
-    def compile_() -> str:
-        result = subprocess.run(["latexmk", "-g", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
-                                cwd=paper, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stdout[-3000:]
-        return (paper / "main.log").read_text(errors="replace")
-
-    assert "undefined" not in compile_().lower()
+    assert "undefined" not in latexmk_log(paper).lower()
     typeset.write_controls(controls_tables(tmp_path), paper / "generated")
-    log = compile_()
+    log = latexmk_log(paper)
     assert "sec:controls" in (paper / "main.aux").read_text() and "undefined" not in log.lower()

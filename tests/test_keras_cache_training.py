@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -28,7 +26,7 @@ from initstudy.study import config, runs
 from initstudy.train import records
 from initstudy.train.evaluate import EVAL_BATCH
 from initstudy.train.job import train_pack
-from conftest import REPO
+from conftest import run_on_jax
 from keras_cache import REAL_SIZES, write_cache
 
 pytestmark = pytest.mark.slow
@@ -96,11 +94,6 @@ def test_every_keras_cache_dataset_trains_with_unequal_evaluation_batch_counts(t
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND") == "jax", reason="already on JAX")
 def test_the_same_loops_train_on_the_jax_backend():
     """Two of the cases in a process with KERAS_BACKEND=jax (which traces once per shape)."""
-    pytest.importorskip("jax")
     tests = [f"{__file__}::test_every_keras_cache_dataset_trains_with_unequal_evaluation_batch_counts[{case}]"
              for case in ("mnist-mlp-3010-1100", "cifar10-cnn-3010-1100")]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *tests],
-                          cwd=REPO, env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert f"{len(tests)} passed" in proc.stdout
+    run_on_jax(tests)

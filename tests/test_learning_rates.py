@@ -19,14 +19,12 @@ import copy
 import itertools
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, TINY
+from conftest import TINY, run_on_jax
 from initstudy.study import config, runs
 from initstudy.study.fields import RUN_FIELDS, RUN_SETTINGS
 from initstudy.train import pending as pending_runs
@@ -369,15 +367,10 @@ def test_a_member_of_a_pack_of_rates_trains_to_its_solo_bits_and_to_model_fit(ca
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND") == "jax", reason="already on JAX")
 def test_per_member_rates_hold_on_the_jax_backend():
     """The bit-for-bit tests above, in a process with KERAS_BACKEND=jax."""
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
     tests = [f"{__file__}::test_a_member_rate_updates_as_the_plain_optimizer_at_that_rate",
              *(f"{__file__}::test_a_member_of_a_pack_of_rates_trains_to_its_solo_bits_and_to_model_fit[graph-{case}]"
                for case in RATE_PACKS)]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *tests],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "10 passed" in proc.stdout  # 4 optimizers x graph/xla, and the two packs
+    run_on_jax(tests, passed=10, timeout=1200)  # 4 optimizers x graph/xla, and the two packs
 
 
 # ---- the workflow --------------------------------------------------------------------

@@ -27,13 +27,11 @@ import dataclasses
 import itertools
 import math
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO, fake_dataset
+from conftest import fake_dataset, run_on_jax
 from initstudy.study import config
 from initstudy.study import runs
 
@@ -485,18 +483,13 @@ def test_training_leaves_the_arrays_it_was_given_readable():
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND") == "jax", reason="already on JAX")
 def test_equivalence_holds_on_the_jax_backend():
     """The equivalence tests, in a process with KERAS_BACKEND=jax (the GPU machine's backend)."""
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
     tests = [f"{__file__}::test_pack_member_equals_solo_sequential[graph-adam-mlp]",
              f"{__file__}::test_pack_member_equals_solo_sequential[graph-sgd-cnn]",
              f"{__file__}::test_diverging_member_is_masked_and_others_unchanged",
              f"{__file__}::test_compiled_epochs_equal_the_host_step_loop[graph-mlp-adam]",
              f"{__file__}::test_member_diverging_mid_epoch_stops_inside_the_compiled_loop",
              f"{__file__}::test_training_leaves_the_arrays_it_was_given_readable"]
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *tests],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert f"{len(tests)} passed" in proc.stdout
+    run_on_jax(tests)
 
 
 @pytest.mark.slow
