@@ -34,7 +34,7 @@ from initstudy.analysis.signal_profile import PROFILE_COLUMNS
 from initstudy.analysis.trainability import ALL, signal_trainability, spearman
 from initstudy.analysis.weight_choice import WEIGHT_RUNS_COLUMNS, weight_runs
 from initstudy.core.table_io import read_table, write_table, write_tables
-from initstudy.study.fields import CELL, EPOCH_METRICS, RUN_FIELDS
+from initstudy.study.fields import CELL, EPOCH_METRICS, RUN_FIELDS, RUN_SETTINGS
 from initstudy.study.paths import ANALYSIS_TABLES, STATS_TABLES
 from initstudy.tables.build import HISTORY_COLUMNS, RUN_COLUMNS, STRING_COLUMNS
 
@@ -81,7 +81,7 @@ def synthetic_tables(archs=("mlp",), activations=("relu", "tanh"), depths=(2, 8,
     ):
         fields = {"run_id": f"mnist1d/{arch}/{activation}/adam/d{depth}/{initializer}/s{seed}",
                   "dataset": "mnist1d", "arch": arch, "activation": activation, "optimizer": "adam",
-                  "depth": depth, "initializer": initializer, "seed": seed,
+                  "depth": depth, "learning_rate": 0.001, "width": 128, "initializer": initializer, "seed": seed,
                   "learning_rate": 0.001, "width": 128 if arch == "mlp" else None}  # as tables/build.py fills them
         ceiling = 0.9 - 0.1 * INITIALIZERS.index(initializer) * np.log2(depth) / 5
         epoch = np.arange(1, epochs + 1)
@@ -110,14 +110,14 @@ def synthetic_tables(archs=("mlp",), activations=("relu", "tanh"), depths=(2, 8,
 
 def synthetic_signal(runs: pd.DataFrame, epochs=(0, 1)) -> pd.DataFrame:
     """Like ``signal.parquet`` (see :func:`synthetic_observations.signal_rows`)."""
-    return _typed(pd.DataFrame(signal_rows(runs[list(RUN_FIELDS)].itertuples(index=False), epochs)))
+    return _typed(pd.DataFrame(signal_rows(runs[[*RUN_FIELDS, *RUN_SETTINGS]].itertuples(index=False), epochs)))
 
 
 def synthetic_weights(runs: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
     """Like ``weights.parquet`` (see :func:`synthetic_observations.weight_rows`), the last
     epoch the study's last."""
     last = int(runs["epochs_trained"].max())
-    return _typed(pd.DataFrame(weight_rows(runs[list(RUN_FIELDS)].itertuples(index=False), last, bins)))
+    return _typed(pd.DataFrame(weight_rows(runs[[*RUN_FIELDS, *RUN_SETTINGS]].itertuples(index=False), last, bins)))
 
 
 def synthetic_study(policy: str = POLICY, runs: pd.DataFrame | None = None,
@@ -159,7 +159,7 @@ def chance_vs_raw_runs(depths=(2,)) -> pd.DataFrame:
             for seed, value in enumerate(values):
                 rows.append({"run_id": f"mnist1d/mlp/relu/adam/d{depth}/{initializer}/s{seed}",
                              "dataset": "mnist1d", "arch": "mlp", "activation": "relu", "optimizer": "adam",
-                             "depth": depth, "initializer": initializer, "seed": seed,
+                             "depth": depth, "learning_rate": 0.001, "width": 128, "initializer": initializer, "seed": seed,
                              "test_accuracy": value, "diverged": bool(np.isnan(value)), "num_classes": 10})
     return pd.DataFrame(rows)
 
@@ -202,11 +202,11 @@ def test_best_initializer_is_the_highest_policy_scored_mean(study, tables):
     for cell, group in means.groupby(level=list(CELL)):
         assert best.loc[cell, "initializer"] == group.idxmax()[-1]
         assert best.loc[cell, "mean"] == pytest.approx(group.max())
-    assert best.loc[("mnist1d", "mlp", "relu", "adam", 32), "initializer"] == "he_normal"
+    assert best.loc[("mnist1d", "mlp", "relu", "adam", 32, 128), "initializer"] == "he_normal"
 
 
 def test_best_ties_go_to_the_first_label_and_a_cell_without_scores_has_none():
-    cell = dict(zip(CELL, ("d", "mlp", "relu", "adam", 2)))
+    cell = dict(zip(CELL, ("d", "mlp", "relu", "adam", 2, 128)))
     bootstrap = pd.DataFrame([
         {**cell, "initializer": "zeta", "mean": 0.8},
         {**cell, "initializer": "alpha", "mean": 0.8},
@@ -322,7 +322,7 @@ def guideline_stats(activation, ranks, wins=(), depths=(2, 4)):
     ``wins`` (winner, loser, depths) are significant."""
     rank_rows, pair_rows, boot_rows = [], [], []
     for depth in depths:
-        cell = {"dataset": "d", "arch": "mlp", "activation": activation, "optimizer": "adam", "depth": depth}
+        cell = {"dataset": "d", "arch": "mlp", "activation": activation, "optimizer": "adam", "depth": depth, "width": 128}
         rank_rows += [{**cell, "initializer": i, "mean_rank": r} for i, r in ranks.items()]
         boot_rows += [{**cell, "initializer": i, "mean": 1 - r / 10} for i, r in ranks.items()]
         for a, b in itertools.combinations(sorted(ranks), 2):

@@ -35,7 +35,7 @@ def split_winners_runs() -> pd.DataFrame:
             for seed, value in zip(SEEDS, values):
                 rows.append({"run_id": f"d/mlp/relu/adam/d{depth}/{initializer}/s{seed}", "dataset": "d",
                              "arch": "mlp", "activation": "relu", "optimizer": "adam", "depth": depth,
-                             "initializer": initializer, "seed": seed, "test_accuracy": float(value),
+                             "width": 128, "initializer": initializer, "seed": seed, "test_accuracy": float(value),
                              "diverged": False, "num_classes": 10})
     return pd.DataFrame(rows)
 

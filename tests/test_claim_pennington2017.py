@@ -33,7 +33,8 @@ def jacobian_study(spread, seeds=range(6), width=16, inputs=2) -> Tables:
                     run_id = f"mnist1d/mlp/{activation}/sgd/d{depth}/{init}/s{seed}"
                     values = np.sort(np.append(np.exp(spread(activation, init, depth, seed) * grid), 1e-30))[::-1]
                     rows += [{"run_id": run_id, "dataset": "mnist1d", "arch": "mlp", "activation": activation,
-                              "optimizer": "sgd", "depth": depth, "initializer": init, "seed": seed, "input": i,
+                              "optimizer": "sgd", "depth": depth, "width": width, "initializer": init, "seed": seed,
+                              "input": i,
                               "index": k, "singular_value": v} for i in range(inputs) for k, v in enumerate(values)]
     jacobian = pd.DataFrame(rows, columns=JACOBIAN_COLUMNS)
     return Tables(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), jacobian=jacobian)

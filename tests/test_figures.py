@@ -21,7 +21,7 @@ from initstudy.analysis.weight_choice import weight_runs
 from initstudy.core.table_io import read_table
 from initstudy.study import catalog
 from initstudy.figures import curves, signal, style
-from initstudy.study.fields import RUN_FIELDS
+from initstudy.study.fields import RUN_FIELDS, RUN_SETTINGS
 
 INITIALIZERS = ("he_normal", "glorot_uniform", "random_normal-stddev0.01", "lecun_normal")
 STRING_COLUMNS = [
@@ -83,6 +83,8 @@ def synthetic_tidy(
                 activation=activation,
                 optimizer="adam",
                 depth=depth,
+                learning_rate=0.001,
+                width=128,
                 initializer=initializer,
                 seed=seed,
                 num_classes=10,
@@ -108,7 +110,7 @@ def synthetic_runs(tidy: pd.DataFrame) -> pd.DataFrame:
 
 
 def _runs_of(tidy: pd.DataFrame):
-    return tidy.drop_duplicates("run_id")[list(RUN_FIELDS)].itertuples(index=False)
+    return tidy.drop_duplicates("run_id")[[*RUN_FIELDS, *RUN_SETTINGS]].itertuples(index=False)
 
 
 def synthetic_signal(tidy: pd.DataFrame, epochs=(0, 1)) -> pd.DataFrame:

@@ -35,7 +35,7 @@ def final_runs(cells: dict[tuple[str, int], dict[str, np.ndarray]]) -> pd.DataFr
         for initializer, values in scores.items():
             for seed, value in zip(SEEDS, values):
                 rows.append({"dataset": "mnist1d", "arch": "mlp", "activation": activation, "optimizer": "adam",
-                             "depth": depth, "initializer": initializer, "seed": seed,
+                             "depth": depth, "width": 128, "initializer": initializer, "seed": seed,
                              "test_accuracy": float(value), "diverged": False, "num_classes": 10})
     return pd.DataFrame(rows)
 
@@ -119,7 +119,7 @@ def test_agree_needs_the_interval_inside_the_margin_in_every_cell(example):
     # interval is that of textbook minus runner-up, from the per-seed differences
     runs = example_runs()
     worst = tuple(row["worst_cell"].split("/"))
-    cell = runs[(runs["activation"] == "relu") & (runs["depth"] == int(worst[-1]))].pivot(
+    cell = runs[(runs["activation"] == "relu") & (runs["depth"] == int(worst[-2]))].pivot(
         index="seed", columns="initializer", values="test_accuracy")
     d = cell["he_normal"] - cell["glorot_uniform"]
     low, high = scipy_stats.t.interval(1 - 2 * ALPHA, len(d) - 1, d.mean(), d.std(ddof=1) / np.sqrt(len(d)))

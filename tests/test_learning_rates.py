@@ -92,7 +92,9 @@ def test_rates_and_widths_are_fields_of_run_ids_records_and_identities():
     assert ident["training"]["learning_rate"] == 0.0003 and ident["training"]["width"] == 8
     assert runs.axis_values(run.fields(), cfg["training"]) == {"learning_rate": 0.0003, "width": 8}
     momentum = next(r for r in grid if r.optimizer == "momentum" and r.arch == "cnn")
-    assert runs.axis_values(momentum.fields(), cfg["training"]) == {"learning_rate": 0.01, "width": None}
+    # a cnn's width is its filters per layer
+    assert runs.axis_values(momentum.fields(), cfg["training"]) == {"learning_rate": 0.01,
+                                                                    "width": cfg["training"]["filters"]}
     hashes = {identity_hash(identity(r, cfg["training"], backend="tensorflow")) for r in grid}
     assert len(hashes) == len(grid)
 

@@ -66,7 +66,7 @@ def pairwise_table(n_nonzero: list[int], n_pairs: int = 10) -> pd.DataFrame:
     """One cell's pairwise rows with these non-zero counts (no test where 0)."""
     rows = []
     for i, nz in enumerate(n_nonzero):
-        rows.append({"dataset": "d", "arch": "mlp", "activation": "relu", "optimizer": "adam", "depth": 2,
+        rows.append({"dataset": "d", "arch": "mlp", "activation": "relu", "optimizer": "adam", "depth": 2, "width": 128,
                      "initializer_a": f"a{i}", "initializer_b": f"b{i}", "n_pairs": n_pairs, "n_nonzero": nz,
                      "p_value": 0.5 if nz else np.nan})
     return pd.DataFrame(rows)

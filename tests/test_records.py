@@ -28,7 +28,7 @@ def a_record(run_id="digits/mlp/relu/adam/d2/he_normal/s0", seed=0, diverged_epo
         "identity": {"hash": "0123456789abcdef", "version": 1, "fields": fields, "initializer": {"name": init},
                      "training": {"epochs": 2}, "keras_backend": "tensorflow", "deterministic": True,
                      "data": "scikit-learn load_digits (bundled file)"},
-        "training": {"epochs": 2, "batch_size": 32, "learning_rate": {"adam": 0.001}},
+        "training": {"epochs": 2, "batch_size": 32, "width": 16, "learning_rate": {"adam": 0.001}},
         "data": {"num_classes": 10, "input_shape": [8, 8, 1], "n_train": 100, "n_val": 10, "n_test": 20},
         "seeds": {"init": 1, "data_order": 2, "split": 3},
         "history": history,

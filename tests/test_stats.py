@@ -18,7 +18,7 @@ from initstudy.analysis import paired, stats
 from initstudy.core.table_io import write_tables
 
 FAST = 999  # bootstrap resamples in tests
-CELL_VALUES = {"dataset": "mnist1d", "arch": "mlp", "activation": "relu", "optimizer": "sgd", "depth": 4}
+CELL_VALUES = {"dataset": "mnist1d", "arch": "mlp", "activation": "relu", "optimizer": "sgd", "depth": 4, "width": 128}
 
 #: Value columns that must be NaN exactly when ``reason`` is non-empty.
 CHECKED = {

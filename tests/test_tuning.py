@@ -29,7 +29,7 @@ def runs(seeds=range(6), noise=0.01, diverged=()):
     for (init, rate), seed in itertools.product(MEANS, seeds):
         val, test = MEANS[(init, rate)]
         shift = 0.02 * (seed - 2.5) + rng.normal(0, noise)
-        rows.append({"dataset": "d", "arch": "mlp", "activation": "relu", "optimizer": "adam", "depth": 10,
+        rows.append({"dataset": "d", "arch": "mlp", "activation": "relu", "optimizer": "adam", "depth": 10, "width": 128,
                      "initializer": init, tuning.RATE: rate, "seed": seed, "val_accuracy": val + shift,
                      "test_accuracy": test + shift, "num_classes": 10,
                      "diverged": (init, rate, seed) in diverged})

@@ -119,7 +119,8 @@ def _decision(textbook: str | None, tested: str | None, n_cells: int, equivalent
 
 
 def _cell_label(key: tuple) -> str:
-    fields = dict(zip(CELL, key))
+    """``dataset/arch/optimizer/depth/w<width>``: the cell without its activation (the band's)."""
+    fields = {**dict(zip(CELL, key)), "width": f"w{dict(zip(CELL, key))['width']}"}
     return CELL_SEPARATOR.join(str(fields[c]) for c in CELL if c != "activation")
 
 

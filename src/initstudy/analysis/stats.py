@@ -118,6 +118,9 @@ def _validate(final: pd.DataFrame, diverged_policy: str, alpha: float) -> None:
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
     _require_columns(final, REQUIRED, "final results")
+    empty = [c for c in CELL if final[c].isna().any()]
+    if empty:
+        raise ValueError(f"column(s) {empty} are empty for some runs; every run needs its whole cell {CELL}")
     if not final["diverged"].isin([True, False]).all():
         raise ValueError("column 'diverged' must be True or False for every run")
     if (final["num_classes"] < 2).any():

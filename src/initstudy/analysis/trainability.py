@@ -17,9 +17,9 @@ from scipy.stats import spearmanr
 
 from initstudy.analysis import stats
 from initstudy.analysis.settings import select, setting_columns, settings
-from initstudy.study.fields import RUN_FIELDS
+from initstudy.study.fields import RUN_FIELDS, RUN_SETTINGS
 
-TRAINABILITY_COLUMNS = [*RUN_FIELDS, "diverged", "test_accuracy", "score", "sigma_last", "distortion"]
+TRAINABILITY_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS, "diverged", "test_accuracy", "score", "sigma_last", "distortion"]
 SPEARMAN_COLUMNS = ["setting", "columns", "n", "rho", "p_value"]
 #: The ``setting`` of the correlation over all runs.
 ALL = "all"

@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 from initstudy.analysis.settings import select, settings
-from initstudy.study.fields import RUN_FIELDS
+from initstudy.study.fields import RUN_FIELDS, RUN_SETTINGS
 
 CHOICES = ("highest", "lowest")
-WEIGHT_RUNS_COLUMNS = [*RUN_FIELDS, "test_accuracy", "choice"]
+WEIGHT_RUNS_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS, "test_accuracy", "choice"]
 
 
 def weight_runs(runs: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:

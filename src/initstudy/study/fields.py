@@ -28,15 +28,17 @@ GRID_DIMENSIONS: dict[str, str] = {
 #: every run's value (:data:`RUN_SETTINGS`) either way.
 TRAINING_AXES: dict[str, str] = {"learning_rates": "learning_rate", "widths": "width"}
 #: A run's own value of each of :data:`TRAINING_AXES`, as ``runs.parquet`` and
-#: ``history.parquet`` show it after the run fields (``width`` is empty for cnn runs).
+#: ``history.parquet`` show it after the run fields (a cnn's width is its filters per layer).
 RUN_SETTINGS: tuple[str, ...] = tuple(TRAINING_AXES.values())
 #: A run's identifying fields as they appear in records and tables (``run_id`` first).
 RUN_FIELDS: tuple[str, ...] = ("run_id", *GRID_DIMENSIONS.values())
-#: A cell of the comparisons: everything but the treatment (initializer) and the block (seed).
-CELL: tuple[str, ...] = ("dataset", "arch", "activation", "optimizer", "depth")
+#: A cell of the comparisons: everything but the treatment (initializer), the block
+#: (seed) and the learning rate, which each initializer gets tuned
+#: (:mod:`initstudy.analysis.tuning`).
+CELL: tuple[str, ...] = ("dataset", "arch", "activation", "optimizer", "depth", "width")
 #: The dimensions a figure or table splits into settings (panels); activation always,
 #: the others when they take more than one value.
-SETTING_COLUMNS: tuple[str, ...] = ("dataset", "arch", "optimizer", "activation")
+SETTING_COLUMNS: tuple[str, ...] = ("dataset", "arch", "optimizer", "width", "activation")
 #: What every epoch records, in ``history.parquet`` (and the last epoch's in ``runs.parquet``).
 EPOCH_METRICS: tuple[str, ...] = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 #: The per-layer signal statistics of the probe batch (``signal.parquet``); see

@@ -55,15 +55,15 @@ def axis_values(fields: Mapping[str, Any], training: Mapping[str, Any]) -> dict[
     """The run's value of each axis of :data:`~initstudy.study.fields.TRAINING_AXES`
     under the (checked) ``training`` settings: its own field where it has one, else the
     setting's: ``learning_rate`` = ``training.learning_rate[optimizer]``, ``width`` =
-    ``training.width`` for an mlp (None for a cnn, whose layers are
-    ``training.filters`` wide). ``fields`` is a run's fields or a record's ``run`` (a
-    record's settings lacking one give None)."""
+    ``training.width`` for an mlp, ``training.filters`` (its layers' width) for a cnn.
+    ``fields`` is a run's fields or a record's ``run`` (a record's settings lacking one
+    give None)."""
     rate = fields.get("learning_rate")
     if rate is None:
         rate = training.get("learning_rate", {}).get(fields["optimizer"])
     width = fields.get("width")
-    if width is None and fields["arch"] == "mlp":
-        width = training.get("width")
+    if width is None:
+        width = training.get("width" if fields["arch"] == "mlp" else "filters")
     return {"learning_rate": None if rate is None else float(rate), "width": None if width is None else int(width)}
 
 

@@ -6,11 +6,11 @@
   timings, pack and execution settings, identity, and when its record was made (``created``,
   UTC, the record's provenance);
 - ``history.parquet``: one row per run × epoch, the run's fields and the epoch's metrics;
-- in both, after the run fields, the run's ``learning_rate`` and ``width``
+- in every table, after the run fields, the run's ``learning_rate`` and ``width``
   (:data:`~initstudy.study.fields.RUN_SETTINGS`): its own where the grid has those axes,
   else the training settings it trained with (``training.learning_rate`` of its
-  optimizer, ``training.width``; ``width`` is empty for a cnn), so every study's rows
-  say both; the other tables join them on ``run_id``;
+  optimizer, ``training.width``, or ``training.filters`` for a cnn), so every study's rows
+  say both;
 - ``signal.parquet``: one row per run × epoch (0 = at init) × hidden layer;
 - ``weights.parquet``: one row per run × epoch (0 or the last) × recorded layer × bin;
 - ``jacobian.parquet``: one row per run × probe example × singular value (``index`` 0
@@ -39,9 +39,9 @@ RUN_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS,
                "initializer_spec", "epochs_trained", *EPOCH_METRICS, "test_loss", "test_accuracy", "diverged",
                "diverged_epoch", "num_classes", "wall_time_s", "pack_id", "keras_backend", "deterministic", "created"]
 HISTORY_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS, "epoch", *EPOCH_METRICS]
-SIGNAL_COLUMNS = [*RUN_FIELDS, "epoch", "layer", *SIGNAL_FIELDS]
-WEIGHTS_COLUMNS = [*RUN_FIELDS, "epoch", "layer", "bin_left", "bin_right", "count"]
-JACOBIAN_COLUMNS = [*RUN_FIELDS, "input", "index", "singular_value"]
+SIGNAL_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS, "epoch", "layer", *SIGNAL_FIELDS]
+WEIGHTS_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS, "epoch", "layer", "bin_left", "bin_right", "count"]
+JACOBIAN_COLUMNS = [*RUN_FIELDS, *RUN_SETTINGS, "input", "index", "singular_value"]
 STRING_COLUMNS = ["run_id", "dataset", "arch", "activation", "optimizer", "initializer", "initializer_spec",
                   "pack_id", "keras_backend", "created"]
 
@@ -97,10 +97,10 @@ def frames(runs_records: list[dict]) -> dict[str, pd.DataFrame]:
     ``weights``, ``jacobian``) -> frame."""
     run_rows, history_rows, signal_rows, weight_rows, jacobian_rows = [], [], [], [], []
     for record in runs_records:
-        fields = {k: record["run"][k] for k in RUN_FIELDS}
+        # every row starts with the run's fields and its rate and width
+        fields = {**{k: record["run"][k] for k in RUN_FIELDS}, **axis_values(record["run"], record["training"])}
         run_rows.append(run_row(record))
-        settings = axis_values(record["run"], record["training"])
-        history_rows += [{**fields, **settings, **h} for h in record["history"]]
+        history_rows += [{**fields, **h} for h in record["history"]]
         signal_rows += [{**fields, **s} for s in record.get("signal", [])]
         weight_rows += histogram_rows(fields, record.get("weights", []))
         jacobian_rows += [{**fields, "input": j["input"], "index": k, "singular_value": value}
