@@ -135,7 +135,8 @@ MARGIN = 0.02
 
 def inputs(study: Study, alpha: float = ALPHA, margin: float = MARGIN) -> write.Inputs:
     return write.Inputs(runs=study.runs, history=study.history, signal=study.signal, weights=study.weights,
-                        stats=study.stats, diverged_policy=study.policy, alpha=alpha, equivalence_margin=margin)
+                        stats=study.stats, diverged_policy=study.policy, alpha=alpha, equivalence_margin=margin,
+                        all_runs=study.runs, robustness_margin=MARGIN)
 
 
 def analysis(study: Study) -> dict[str, pd.DataFrame]:

@@ -60,8 +60,8 @@ def test_the_closure_covers_every_module_the_import_really_loads(module):
 
 
 def test_verbs_give_what_their_function_imports():
-    assert code.verb_modules("tables", SRC) == ["initstudy.study.config", "initstudy.tables.build",
-                                                "initstudy.train.pending"]
+    assert code.verb_modules("tables", SRC) == ["initstudy.study.config", "initstudy.study.stages",
+                                                "initstudy.tables.build", "initstudy.train.pending"]
     assert code.verb_modules("resolve-config", SRC) == ["initstudy.core.atomic", "initstudy.study.config"]
     train = code.verb_modules("train", SRC)
     assert {"initstudy.core.runtime", "initstudy.train.job"} <= set(train)

@@ -17,6 +17,7 @@ from initstudy.analysis.curves import learning_curves
 from initstudy.analysis.ranks import not_worse_than_best, rank_summary
 from initstudy.analysis.signal_profile import deepest_at_init, signal_profiles
 from initstudy.analysis.trainability import signal_trainability, spearman, spearman_table
+from initstudy.analysis.tuning import sensitivity_table
 from initstudy.analysis.weight_choice import weight_runs
 from initstudy.core.table_io import read_table
 from initstudy.study import catalog
@@ -164,6 +165,7 @@ def analysis_tables(tidy: pd.DataFrame, policy: str = POLICY) -> dict[str, pd.Da
         "rank_summary": rank_summary(stat["ranks"], stat["pairwise"], stat["bootstrap"]),
         "weights": weights,
         "weight_runs": weight_runs(runs, weights),
+        "sensitivity": sensitivity_table(runs, policy),
         **synthetic_theory(),
     }
 
@@ -525,11 +527,13 @@ def test_theory_marks_an_initializer_without_signal():
 def test_registry_names_every_figure_and_its_tables():
     assert list(registry.FIGURES) == [
         "learning_curves", "accuracy_vs_depth", "activation_std_at_init", "grad_norm_at_init",
-        "signal_vs_accuracy", "heatmaps", "mean_ranks", "weight_histograms", "theory_vs_measurement",
+        "signal_vs_accuracy", "heatmaps", "mean_ranks", "weight_histograms", "learning_rate_sensitivity",
+        "theory_vs_measurement",
     ]
     tables = {t for entry in catalog.FIGURES for t in entry.draws}
     assert tables == {"curves", "bootstrap", "divergence", "signal_profile", "trainability", "spearman",
-                      "rank_summary", "weights", "weight_runs", "theory_predicted", "theory_measured", "theory"}
+                      "rank_summary", "weights", "weight_runs", "sensitivity", "theory_predicted", "theory_measured",
+                      "theory"}
 
 
 def test_write_draws_every_figure_from_table_files(tmp_path):

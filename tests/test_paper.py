@@ -140,9 +140,11 @@ def built(study, audit_table, tmp_path_factory) -> Path:
     (root / "audit.csv").write_text(audit_table.to_csv(index=False))
     tidy = [f"--{name}={root / name}.parquet" for name in ANALYZED_TABLES]
     verbs = [
-        ["stats", f"--runs={root / 'runs.parquet'}", f"--out-dir={root / 'stats'}"],
-        ["analyze", *tidy, f"--stats-dir={root / 'stats'}", f"--config={root / 'config.yaml'}",
-         f"--out-dir={root / 'analysis'}"],
+        ["tune", f"--runs={root / 'runs.parquet'}", f"--config={root / 'config.yaml'}",
+         f"--tuning-out={root / 'analysis' / 'tuning.csv'}", f"--compared-out={root / 'compared_runs.parquet'}"],
+        ["stats", f"--runs={root / 'compared_runs.parquet'}", f"--out-dir={root / 'stats'}"],
+        ["analyze", *tidy, f"--compared={root / 'compared_runs.parquet'}", f"--stats-dir={root / 'stats'}",
+         f"--config={root / 'config.yaml'}", f"--out-dir={root / 'analysis'}"],
         ["theory", f"--config={root / 'config.yaml'}", f"--signal={root / 'signal.parquet'}",
          f"--out-dir={root / 'analysis'}"],
     ]

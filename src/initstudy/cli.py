@@ -62,7 +62,7 @@ def cmd_plan(args) -> int:
 
 
 def cmd_tables(args) -> int:
-    from initstudy.study import config
+    from initstudy.study import config, stages
     from initstudy.tables import build
     from initstudy.train.pending import pending
 
@@ -71,7 +71,9 @@ def cmd_tables(args) -> int:
     if args.records:
         paths = Path(args.records).read_text().split()
     else:
-        paths = list(pending(config.load(args.config), args.records_root).records.values())
+        cfg = config.load(args.config)
+        runs = stages.known_runs(cfg, paths_of.SELECTION)
+        paths = list(pending(cfg, args.records_root, runs).records.values())
     outputs = {name: getattr(args, f"{name}_out") for name in paths_of.TABLES}
     build.write_tables(paths, outputs, args.provenance_out)
     print(f"{len(paths)} records -> {', '.join(map(str, outputs.values()))}, {args.provenance_out}")
@@ -87,6 +89,30 @@ def cmd_resolve_config(args) -> int:
     resolved = config.load(args.config) if args.json is None else config.check(json_arg(args.json, "--json"))
     write_text(args.out, yaml.safe_dump(resolved, sort_keys=False))
     print(args.out)
+    return 0
+
+
+def cmd_select_rates(args) -> int:
+    from initstudy.analysis import tuning
+    from initstudy.core.table_io import write_table
+    from initstudy.tables import build
+    from initstudy.train import records
+
+    runs = build.frames([records.read(path) for path in Path(args.records).read_text().split()])["runs"]
+    print(write_table(args.out, tuning.choose_rates(runs, args.diverged_policy)))
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from initstudy.analysis import tuning
+    from initstudy.core.table_io import read_table, write_tables
+    from initstudy.study import config
+
+    cfg = config.load(args.config)
+    tables = tuning.tune(read_table(args.runs), cfg["stats"]["diverged_policy"], cfg["tuning"]["selection_seeds"],
+                         cfg["grid"]["seeds"])
+    for path in write_tables(tables, {"tuning": args.tuning_out, "compared_runs": args.compared_out}):
+        print(path)
     return 0
 
 
@@ -107,10 +133,13 @@ def cmd_analyze(args) -> int:
 
     stats_tables = {name: read_table(Path(args.stats_dir) / f"{name}.csv") for name in paths_of.STATS_TABLES}
     cfg = config.load(args.config)
+    compared = read_table(args.compared)  # the runs at their chosen rates: the tidy tables' rows of those
+    tidy = {name: read_table(getattr(args, name)) for name in paths_of.ANALYZED_TABLES}
     inputs = write.Inputs(
-        **{name: read_table(getattr(args, name)) for name in paths_of.ANALYZED_TABLES},
+        **{name: table[table["run_id"].isin(compared["run_id"])] for name, table in tidy.items()},
         stats=stats_tables, diverged_policy=write.diverged_policy(stats_tables), alpha=cfg["stats"]["alpha"],
-        equivalence_margin=cfg["stats"]["equivalence_margin"],
+        equivalence_margin=cfg["stats"]["equivalence_margin"], all_runs=tidy["runs"],
+        robustness_margin=cfg["tuning"]["robustness_margin"],
     )
     out = {name: Path(args.out_dir) / f"{name}.csv" for name in paths_of.ANALYSIS_TABLES}
     for path in write_tables(write.compute(inputs), out):
@@ -326,8 +355,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=paths_of.RESOLVED_CONFIG)
     p.set_defaults(func=cmd_resolve_config)
 
-    p = sub.add_parser("stats", help="Friedman, pairwise Wilcoxon (Holm), bootstrap CIs, divergence rates")
+    p = sub.add_parser("select-rates", help="the two-stage tuning's choice: each cell and initializer's rate")
+    p.add_argument("--records", required=True, help="a file listing the selection stage's records")
+    p.add_argument("--diverged-policy", choices=["chance", "exclude"], default="chance")
+    p.add_argument("--out", default=paths_of.SELECTION)
+    p.set_defaults(func=cmd_select_rates)
+
+    p = sub.add_parser("tune", help="each initializer's learning rate (tuning.csv) and the runs compared")
     p.add_argument("--runs", default=paths_of.TABLES["runs"])
+    p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)
+    p.add_argument("--tuning-out", default=paths_of.TUNING["tuning"])
+    p.add_argument("--compared-out", default=paths_of.TUNING["compared_runs"])
+    p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("stats", help="Friedman, pairwise Wilcoxon (Holm), bootstrap CIs, divergence rates")
+    p.add_argument("--runs", default=paths_of.TUNING["compared_runs"])
     p.add_argument("--out-dir", default=paths_of.STATS_DIR)
     p.add_argument("--diverged-policy", choices=["chance", "exclude"], default="chance")
     p.add_argument("--alpha", type=float, default=0.05)
@@ -336,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("analyze", help="every analysis table the figures and the paper show, as CSV")
     for name, path in ((t, paths_of.TABLES[t]) for t in paths_of.ANALYZED_TABLES):
         p.add_argument(f"--{name}", default=path)
+    p.add_argument("--compared", default=paths_of.TUNING["compared_runs"], help="initstudy tune's runs compared")
     p.add_argument("--stats-dir", default=paths_of.STATS_DIR)
     p.add_argument("--config", default=paths_of.RESOLVED_CONFIG)
     p.add_argument("--out-dir", default=paths_of.ANALYSIS_DIR)

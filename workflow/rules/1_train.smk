@@ -7,9 +7,16 @@
 # one record per run and then its `.done` list, the job's output.
 from snakemake.exceptions import WorkflowError
 
+from initstudy.study import stages as study_stages
 from initstudy.train import pending as pending_runs
 
-PENDING = pending_runs.pending(config)
+# A two-stage study (config["tuning"]["selection_seeds"]) knows only its selection stage
+# here: its evaluation runs follow from the checkpoint select_rates (2_tables.smk).
+PENDING = (
+    pending_runs.pending(config, runs=study_stages.study_runs(config, None))
+    if study_stages.two_stage(config)
+    else pending_runs.pending(config)
+)
 # Every study the workflow builds (the main one, its claims and its control studies,
 # 0_common.smk) trains through the same packs: a run two studies share under one
 # identity trains once. A control study's key is control-<name> (no claim's name has a

@@ -6,6 +6,8 @@
 # the records (initstudy.train.pending.table_inputs). The tables do not read the
 # config: a config change that leaves the records alone rebuilds nothing here.
 
+import dataclasses
+
 TABLES_SHELL = (
     "python -m initstudy tables --records {input.record_list:q} "
     + " ".join(f"--{table}-out {{output.{table}:q}}" for table in study_paths.TABLES)
@@ -13,10 +15,67 @@ TABLES_SHELL = (
 )
 
 
+# The two-stage protocol: stage 1 (every rate, the selection seeds) trains as any study
+# does; this checkpoint chooses each cell and initializer's rate from its records
+# (validation accuracy only), and only then are stage 2's runs (the chosen rates, the
+# grid's seeds) known: the study's tables ask for them after it (study_table_inputs).
+if study_stages.two_stage(config):
+
+    checkpoint select_rates:
+        input:
+            records=pending_runs.table_inputs(PENDING, WORK),
+            record_list=str(pending_runs.write_record_list(PENDING, "selection")),
+            code=verb_code("select-rates"),
+        output:
+            study_paths.SELECTION,
+        log:
+            "logs/select_rates.log",
+        localrule: True
+        conda:
+            "../envs/initstudy.yaml"
+        params:
+            policy=config["stats"]["diverged_policy"],
+        shell:
+            "python -m initstudy select-rates --records {input.record_list:q}"
+            " --diverged-policy {params.policy} --out {output:q} > {log:q} 2>&1"
+
+
+def study_table_inputs(wildcards):
+    """What the study's tables wait for: its records' train jobs and its record list. A
+    two-stage study's include stage 2, planned (packs and manifests) from the
+    checkpoint's choice; a record another study's pending pack already writes is left
+    to that pack."""
+    if not study_stages.two_stage(config):
+        return {
+            "records": pending_runs.table_inputs(PENDING, WORK),
+            "record_list": str(pending_runs.write_record_list(PENDING, "study")),
+        }
+    chosen = study_stages.read_choice(checkpoints.select_rates.get().output[0])
+    state = pending_runs.pending(config, runs=study_stages.study_runs(config, chosen))
+    planned = set().union(*WORK.records.values())
+    own = dataclasses.replace(
+        state,
+        pending=[
+            r for r in state.pending if str(state.records[r.run_id]) not in planned
+        ],
+    )
+    evaluation = pending_runs.work(
+        [(own, config["training"])], config["training"], TRAIN_SLOTS
+    )
+    pending_runs.write_manifests(evaluation)
+    print(pending_runs.describe(state, "study (both stages)"), file=sys.stderr)
+    inputs = pending_runs.table_inputs(state, WORK) + pending_runs.table_inputs(
+        state, evaluation
+    )
+    return {
+        "records": list(dict.fromkeys(inputs)),
+        "record_list": str(pending_runs.write_record_list(state, "study")),
+    }
+
+
 rule aggregate:
     input:
-        records=pending_runs.table_inputs(PENDING, WORK),
-        record_list=str(pending_runs.write_record_list(PENDING, "study")),
+        unpack(study_table_inputs),
         code=verb_code("tables"),
     output:
         **study_paths.TABLES,
@@ -25,8 +84,11 @@ rule aggregate:
         "logs/aggregate.log",
     conda:
         "../envs/initstudy.yaml"
+    params:
+        # the list's path is known before a checkpoint is (a dry run prints the command)
+        record_list=str(pending_runs.record_list_path("study")),
     shell:
-        TABLES_SHELL
+        TABLES_SHELL.replace("{input.record_list:q}", "{params.record_list:q}")
 
 
 # Each claim's tables, as the study's, from its own records (a record the study and a

@@ -8,9 +8,34 @@
 # of initstudy.study.catalog.
 
 
-rule stats:
+# Each initializer's learning rate (config["tuning"]): per cell and initializer the rate
+# with the highest mean final validation accuracy over the selection seeds, never the
+# test set; the comparisons below take each initializer at its rate, over the evaluation
+# seeds (compared_runs). A grid with one rate per optimizer has nothing to choose.
+rule tune:
     input:
         runs=study_paths.TABLES["runs"],
+        config=study_paths.RESOLVED_CONFIG,
+        code=verb_code("tune"),
+    output:
+        tuning=report(
+            study_paths.TUNING["tuning"],
+            caption=report_caption(study_catalog.of_kind("tuning")[0]),
+            category=study_catalog.of_kind("tuning")[0].category,
+        ),
+        compared_runs=study_paths.TUNING["compared_runs"],
+    log:
+        "logs/tune.log",
+    conda:
+        "../envs/initstudy.yaml"
+    shell:
+        "python -m initstudy tune --runs {input.runs:q} --config {input.config:q}"
+        " --tuning-out {output.tuning:q} --compared-out {output.compared_runs:q} > {log:q} 2>&1"
+
+
+rule stats:
+    input:
+        runs=study_paths.TUNING["compared_runs"],
         code=verb_code("stats"),
     output:
         **{
@@ -35,6 +60,7 @@ rule stats:
 rule analyze:
     input:
         **{t: study_paths.TABLES[t] for t in study_paths.ANALYZED_TABLES},
+        compared=study_paths.TUNING["compared_runs"],
         stats=rules.stats.output,
         config=study_paths.RESOLVED_CONFIG,
         code=verb_code("analyze"),
@@ -49,7 +75,8 @@ rule analyze:
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
         "python -m initstudy analyze --runs {input.runs:q} --history {input.history:q}"
-        " --signal {input.signal:q} --weights {input.weights:q} --stats-dir {params.stats_dir:q}"
+        " --signal {input.signal:q} --weights {input.weights:q} --compared {input.compared:q}"
+        " --stats-dir {params.stats_dir:q}"
         " --config {input.config:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
@@ -195,6 +222,7 @@ if CLAIMS:
 # Light rules run where Snakemake runs, not as cluster jobs (no queueing, no TeX on nodes).
 localrules:
     check_controls,
+    tune,
     stats,
     analyze,
     audit,

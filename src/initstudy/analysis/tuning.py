@@ -63,12 +63,13 @@ def choose_rates(runs: pd.DataFrame, diverged_policy: str, selection_seeds=None)
         scored = scored[scored["seed"].isin(list(selection_seeds))]
     means = scored.groupby([*CELL, "initializer", RATE]).agg(
         val_score=("val_score", "mean"), n_selection=("val_score", "count")).reset_index()
-    means = means.dropna(subset=["val_score"])
-    # highest score first, then the smaller rate: the first row of each group is the choice
+    # highest score first, then the smaller rate: the first row of each group is the
+    # choice (a group without any score, every run diverged under ``exclude``, keeps its
+    # smallest rate, so the comparisons still see it and say why it has no result)
     ordered = means.sort_values([*CELL, "initializer", "val_score", RATE],
-                                ascending=[True] * (len(CELL) + 1) + [False, True])
+                                ascending=[True] * (len(CELL) + 1) + [False, True], na_position="last")
     chosen = ordered.groupby([*CELL, "initializer"], sort=True).head(1)
-    n_rates = means.groupby([*CELL, "initializer"]).size().rename("n_rates").reset_index()
+    n_rates = means.groupby([*CELL, "initializer"])[RATE].nunique().rename("n_rates").reset_index()
     return chosen.merge(n_rates, on=[*CELL, "initializer"]).reset_index(drop=True)
 
 
@@ -109,3 +110,13 @@ def robustness_table(sensitivity: pd.DataFrame, margin: float) -> pd.DataFrame:
                      "rate_high": within.max(), "decades": float(np.log10(within.max() / within.min())),
                      "n_within": len(within), "n_rates": len(group)})
     return pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)
+
+
+def tune(runs: pd.DataFrame, diverged_policy: str, selection_seeds, evaluation_seeds) -> dict[str, pd.DataFrame]:
+    """What ``initstudy tune`` writes: ``tuning`` (:func:`tuning_table`) and
+    ``compared_runs``, the runs the comparisons take: each cell and initializer at its
+    chosen rate, over the evaluation seeds. ``selection_seeds`` None: the choice sees
+    every seed (one stage)."""
+    chosen = choose_rates(runs, diverged_policy, selection_seeds)
+    return {"tuning": tuning_table(runs, diverged_policy, selection_seeds, evaluation_seeds),
+            "compared_runs": tuned_runs(runs, chosen, evaluation_seeds)}

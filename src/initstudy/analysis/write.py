@@ -20,12 +20,16 @@ from initstudy.analysis.power import power_effects, power_table
 from initstudy.analysis.ranks import rank_summary
 from initstudy.analysis.signal_profile import signal_profiles
 from initstudy.analysis.trainability import signal_trainability, spearman_table
+from initstudy.analysis.tuning import robustness_table, sensitivity_table
 from initstudy.analysis.weight_choice import weight_runs
 
 
 class Inputs(NamedTuple):
-    """What the analysis reads: the tidy tables, the statistics tables and the settings
-    of the config's ``stats`` (diverged policy, alpha, equivalence margin)."""
+    """What the analysis reads: the tidy tables of the runs compared (each initializer at
+    its chosen learning rate: ``initstudy tune``), every run (``all_runs``: every rate,
+    for the sensitivity to it), the statistics tables and the settings of the config's
+    ``stats`` (diverged policy, alpha, equivalence margin) and ``tuning`` (robustness
+    margin)."""
 
     runs: pd.DataFrame
     history: pd.DataFrame
@@ -35,6 +39,8 @@ class Inputs(NamedTuple):
     diverged_policy: str
     alpha: float
     equivalence_margin: float
+    all_runs: pd.DataFrame
+    robustness_margin: float
 
 
 def _trainability(i: Inputs) -> pd.DataFrame:
@@ -58,6 +64,8 @@ TABLES: dict[str, Callable[[Inputs], pd.DataFrame]] = {
     "power": lambda i: power_table(i.stats["friedman"], i.stats["pairwise"], i.stats["ranks"], i.alpha),
     "power_effects": lambda i: power_effects(i.stats["friedman"], i.stats["pairwise"], i.stats["ranks"], i.alpha),
     "overview": lambda i: overview(i.stats["friedman"], i.stats["pairwise"], best_initializers(i.stats["bootstrap"])),
+    "sensitivity": lambda i: sensitivity_table(i.all_runs, i.diverged_policy),
+    "robustness": lambda i: robustness_table(sensitivity_table(i.all_runs, i.diverged_policy), i.robustness_margin),
 }
 
 

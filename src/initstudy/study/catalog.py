@@ -42,7 +42,7 @@ LATEX_TABLES_DIR = f"{GENERATED}/tables"
 CLAIM_FIGURE = f"{FIGURES_DIR}/claim_{{claim}}.pdf"
 
 #: The verbs of ``python -m initstudy`` that make artifacts.
-VERBS = ("tables", "resolve-config", "stats", "analyze", "audit", "theory", "check-controls", "claim",
+VERBS = ("tables", "resolve-config", "select-rates", "tune", "stats", "analyze", "audit", "theory", "check-controls", "claim",
          "claims-table", "draw", "typeset", "typeset-claims", "typeset-controls", "latexmk", "publish")
 
 
@@ -120,9 +120,23 @@ STATS = (
            "the seeds at which every initializer of the cell has a result."),
     _stats("divergence", "Share of diverged runs per cell and initializer, with its 95 % Wilson score interval."),
 )
+#: The learning-rate choice (:mod:`initstudy.analysis.tuning`): ``tuning.csv``, one row
+#: per cell and initializer, and the runs the comparisons take (each initializer at its
+#: chosen rate, the evaluation seeds), which every later stage of the study reads.
+TUNING = (
+    Artifact("tuning", "tuning", f"{ANALYSIS_DIR}/tuning.csv", "tune", "Learning rates",
+             "The learning rate each initializer is compared at, per cell: the rate with the highest mean final "
+             "validation accuracy over the selection seeds (``val_score``, over ``n_selection`` seeds; the "
+             "test set takes no part), and the mean test accuracy at that rate over the evaluation seeds "
+             f"(``test_score``, diverged runs by the {_POLICY} policy). ``n_rates``: the rates it chose among."),
+    Artifact("compared_runs", "tuning", f"{RESULTS}/compared_runs.parquet", "tune"),
+)
+#: The two-stage protocol's choice (``tuning.selection_seeds``): a Snakemake checkpoint,
+#: which the evaluation runs depend on.
+SELECTION = (Artifact("selection", "selection", f"{RESULTS}/tuning/selection.csv", "select-rates"),)
 ANALYSIS = tuple(_analysis(name) for name in (
     "accuracy", "best", "curves", "signal_profile", "trainability", "spearman", "rank_summary", "weight_runs",
-    "depth", "depth_summary", "guideline", "power", "power_effects", "overview"))
+    "depth", "depth_summary", "guideline", "power", "power_effects", "overview", "sensitivity", "robustness"))
 THEORY = tuple(_analysis(name, "theory", "theory") for name in ("theory_predicted", "theory_measured", "theory"))
 STUDY_FILES = (
     Artifact("resolved_config", "config", f"{RESULTS}/config.resolved.yaml", "resolve-config", published=True),
@@ -168,6 +182,11 @@ FIGURES = (
             "layer, for the deepest network at the lowest seed of each setting: the initializers with the "
             "highest and the lowest final test accuracy there (constant initializers, which have no shape to "
             "show, left out)."),
+    _figure("learning_rate_sensitivity", ("sensitivity",), "initstudy.figures.sensitivity:draw_learning_rate_sensitivity",
+            "Learning rates",
+            "Mean final validation accuracy against the learning rate per initializer (± the sd over seeds), per "
+            "depth and setting: where an initializer's curve is flat it needs no tuning; where it peaks, the rate "
+            "decides. Drawn where a cell has several rates."),
     _figure("theory_vs_measurement", ("theory_predicted", "theory_measured", "theory"),
             "initstudy.figures.theory:draw_theory_vs_measurement", "Initializers",
             "Pre-activation variance per layer of the MLPs at initialization: the mean-field prediction (lines) "
@@ -214,7 +233,7 @@ PAPER = (
              "The paper, compiled from the generated macros, tables and figures."),
 )
 
-ARTIFACTS: tuple[Artifact, ...] = (*TIDY, *STATS, *ANALYSIS, *THEORY, *STUDY_FILES, *FIGURES,
+ARTIFACTS: tuple[Artifact, ...] = (*TIDY, *TUNING, *SELECTION, *STATS, *ANALYSIS, *THEORY, *STUDY_FILES, *FIGURES,
                                    *CLAIM_FIGURES.values(), *CLAIM_FILES, *CLAIM_TIDY, *CONTROL_FILES,
                                    *CONTROL_TIDY, *PAPER)
 KINDS = tuple(dict.fromkeys(a.kind for a in ARTIFACTS))

@@ -100,7 +100,8 @@ def check_semantics(config: dict[str, Any]) -> None:
     """Checks beyond the schema that need no Keras: initializer specs are well formed,
     with known names and arguments in range (:func:`initstudy.study.specs.parse`),
     labels are unique, identity fits, learning rates are given only for the grid's
-    optimizers and widths only with an mlp. Custom classes are imported and their
+    optimizers and widths only with an mlp, selection seeds only with rates to select
+    among. Custom classes are imported and their
     arguments checked by :func:`initstudy.inits.resolve.check_config`, when a job starts."""
     for i, entry in enumerate(config.get("audit", {}).get("extra_initializers", [])):
         try:
@@ -133,6 +134,13 @@ def check_semantics(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"invalid config: grid.widths: {grid['widths']} sets the units of mlp layers, but grid.architectures "
             f"{grid['architectures']} has no mlp; expected no grid.widths (cnn layers are training.filters wide)"
+        )
+    selection = config.get("tuning", {}).get("selection_seeds")
+    if selection is not None and not any(len(rates) > 1 for rates in grid.get("learning_rates", {}).values()):
+        raise ConfigError(
+            f"invalid config: tuning.selection_seeds: {selection} selects among learning rates, but grid has "
+            f"no optimizer with several (grid.learning_rates: {grid.get('learning_rates')}); expected "
+            "grid.learning_rates with two or more rates for an optimizer, or no tuning.selection_seeds"
         )
 
 

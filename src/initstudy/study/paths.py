@@ -18,6 +18,10 @@ PROVENANCE = catalog.path("provenance", "provenance")
 TABLES = catalog.paths("tidy")
 #: The tidy tables the study's analysis reads (the Jacobian spectra are for claims).
 ANALYZED_TABLES = ("runs", "history", "signal", "weights")
+#: The learning-rate choice and the runs the comparisons take (``initstudy tune``).
+TUNING = catalog.paths("tuning")
+#: The two-stage protocol's checkpoint: each cell and initializer's chosen rate.
+SELECTION = catalog.path("selection", "selection")
 STATS_DIR = catalog.STATS_DIR
 AUDIT = catalog.path("audit", "audit")
 ANALYSIS_DIR = catalog.ANALYSIS_DIR

@@ -54,10 +54,11 @@ class Pending:
         return [self.records[run.run_id] for run in self.runs if run.run_id not in todo]
 
 
-def pending(config: dict[str, Any], root: str | Path = paths.RUNS_ROOT) -> Pending:
-    """The runs of a checked ``config``, their identities and records, and the packs of
-    the runs without a matching record."""
-    runs = expand(config)
+def pending(config: dict[str, Any], root: str | Path = paths.RUNS_ROOT, runs: list[Run] | None = None) -> Pending:
+    """The runs of a checked ``config`` (or ``runs``, under its training settings: a
+    two-stage study's, :mod:`initstudy.study.stages`), their identities and records,
+    and the packs of the runs without a matching record."""
+    runs = expand(config) if runs is None else runs
     training = config["training"]
     identities = {run.run_id: identity(run, training) for run in runs}
     hashes = {run_id: identity_hash(ident) for run_id, ident in identities.items()}
