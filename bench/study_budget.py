@@ -34,7 +34,7 @@ def study_flops(config_path: Path) -> tuple[int, float]:
     """Runs and training FLOPs of a config, its claims and its control studies, a run two
     share counted once (:func:`initstudy.train.cost.run_flops` per distinct record)."""
     from initstudy.study import config as study_config
-    from initstudy.study import paths
+    from initstudy.study import paths, stages
     from initstudy.train import cost, pending
 
     cfg = study_config.load(config_path)
@@ -43,7 +43,7 @@ def study_flops(config_path: Path) -> tuple[int, float]:
     flops = {}  # record path (the run's identity) -> its FLOPs
     with tempfile.TemporaryDirectory() as root:
         for study in studies:
-            state = pending.pending(study, root=root)
+            state = pending.pending(study, root=root, runs=stages.planned_runs(study))
             for run in state.runs:
                 flops[state.records[run.run_id]] = cost.run_flops(run, study["training"])
     return len(flops), sum(flops.values())

@@ -3,6 +3,7 @@
 # (seconds per Snakemake call). A bad config stops here, before any job runs; what
 # only Keras can check (initializer classes and their arguments) every train job
 # checks before it trains.
+import dataclasses
 import glob
 import json
 import os
@@ -96,3 +97,38 @@ def report_caption(entry):
     if not os.path.isfile(path) or open(path, encoding="utf-8").read() != text:
         write_text(path, text, durable=False)
     return path
+
+
+# The inputs of the study's tables (rule aggregate, 2_tables.smk), which read the training
+# state of 1_train.smk and, for a two-stage study, the checkpoint select_rates.
+def study_table_inputs(wildcards):
+    """What the study's tables wait for: its records' train jobs and its record list. A
+    two-stage study's include stage 2, planned (packs and manifests) from the
+    checkpoint's choice; a record another study's pending pack already writes is left
+    to that pack."""
+    if not study_stages.two_stage(config):
+        return {
+            "records": pending_runs.table_inputs(PENDING, WORK),
+            "record_list": str(pending_runs.write_record_list(PENDING, "study")),
+        }
+    chosen = study_stages.read_choice(checkpoints.select_rates.get().output[0])
+    state = pending_runs.pending(config, runs=study_stages.study_runs(config, chosen))
+    planned = set().union(*WORK.records.values())
+    own = dataclasses.replace(
+        state,
+        pending=[
+            r for r in state.pending if str(state.records[r.run_id]) not in planned
+        ],
+    )
+    evaluation = pending_runs.work(
+        [(own, config["training"])], config["training"], TRAIN_SLOTS
+    )
+    pending_runs.write_manifests(evaluation)
+    print(pending_runs.describe(state, "study (both stages)"), file=sys.stderr)
+    inputs = pending_runs.table_inputs(state, WORK) + pending_runs.table_inputs(
+        state, evaluation
+    )
+    return {
+        "records": list(dict.fromkeys(inputs)),
+        "record_list": str(pending_runs.write_record_list(state, "study")),
+    }

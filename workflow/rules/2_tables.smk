@@ -6,8 +6,6 @@
 # the records (initstudy.train.pending.table_inputs). The tables do not read the
 # config: a config change that leaves the records alone rebuilds nothing here.
 
-import dataclasses
-
 TABLES_SHELL = (
     "python -m initstudy tables --records {input.record_list:q} "
     + " ".join(f"--{table}-out {{output.{table}:q}}" for table in study_paths.TABLES)
@@ -38,39 +36,6 @@ if study_stages.two_stage(config):
         shell:
             "python -m initstudy select-rates --records {input.record_list:q}"
             " --diverged-policy {params.policy} --out {output:q} > {log:q} 2>&1"
-
-
-def study_table_inputs(wildcards):
-    """What the study's tables wait for: its records' train jobs and its record list. A
-    two-stage study's include stage 2, planned (packs and manifests) from the
-    checkpoint's choice; a record another study's pending pack already writes is left
-    to that pack."""
-    if not study_stages.two_stage(config):
-        return {
-            "records": pending_runs.table_inputs(PENDING, WORK),
-            "record_list": str(pending_runs.write_record_list(PENDING, "study")),
-        }
-    chosen = study_stages.read_choice(checkpoints.select_rates.get().output[0])
-    state = pending_runs.pending(config, runs=study_stages.study_runs(config, chosen))
-    planned = set().union(*WORK.records.values())
-    own = dataclasses.replace(
-        state,
-        pending=[
-            r for r in state.pending if str(state.records[r.run_id]) not in planned
-        ],
-    )
-    evaluation = pending_runs.work(
-        [(own, config["training"])], config["training"], TRAIN_SLOTS
-    )
-    pending_runs.write_manifests(evaluation)
-    print(pending_runs.describe(state, "study (both stages)"), file=sys.stderr)
-    inputs = pending_runs.table_inputs(state, WORK) + pending_runs.table_inputs(
-        state, evaluation
-    )
-    return {
-        "records": list(dict.fromkeys(inputs)),
-        "record_list": str(pending_runs.write_record_list(state, "study")),
-    }
 
 
 rule aggregate:

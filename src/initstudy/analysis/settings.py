@@ -14,8 +14,15 @@ from initstudy.study.fields import SETTING_COLUMNS
 
 
 def setting_columns(table: pd.DataFrame) -> list[str]:
-    """The grid dimensions that split ``table`` into settings (see ``SETTING_COLUMNS``)."""
-    return [c for c in SETTING_COLUMNS if c == "activation" or table[c].nunique() > 1]
+    """The grid dimensions that split ``table`` into settings (see ``SETTING_COLUMNS``);
+    the width only where an architecture has several (an mlp's units and a cnn's filters
+    differ without being a setting of their own)."""
+    def splits(column: str) -> bool:
+        if column == "width":
+            return bool((table.groupby("arch")["width"].nunique() > 1).any())
+        return column == "activation" or table[column].nunique() > 1
+
+    return [c for c in SETTING_COLUMNS if splits(c)]
 
 
 def settings(table: pd.DataFrame) -> list[tuple[tuple, str]]:

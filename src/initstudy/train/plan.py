@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from initstudy.study import paths
+from initstudy.study import paths, stages
 from initstudy.train import cost, records
 from initstudy.train.pending import pending
 
@@ -28,7 +28,8 @@ def plan(config: dict, root: str | Path = paths.RUNS_ROOT, rate_gflops: float | 
     (default: :func:`~initstudy.train.cost.matmul_rate` × ``TRAINER_EFFICIENCY``)."""
     if rate_gflops is None:
         rate_gflops = cost.matmul_rate() * cost.TRAINER_EFFICIENCY
-    state = pending(config, root)
+    # a two-stage study's second stage as it costs: one rate per cell and initializer
+    state = pending(config, root, stages.planned_runs(config))
     todo = {run.run_id for run in state.pending}
     training = config["training"]
     rows = []
