@@ -12,7 +12,7 @@ from conftest import REPO, TINY
 from initstudy.analysis import power
 from initstudy.inits import resolve
 from initstudy.study import config
-from initstudy.study import runs
+from initstudy.study import runs, stages
 
 
 def with_change(path, value):
@@ -111,7 +111,10 @@ def test_default_study_is_valid_and_can_decide():
     grid = cfg["grid"]
     k = len(grid["initializers"])
     assert len(grid["seeds"]) >= power.seeds_needed(cfg["stats"]["alpha"], k * (k - 1) // 2)
-    assert len(runs.expand(cfg)) == 1 * 1 * 2 * 1 * 3 * 5 * 10
+    # tuned in two stages: 3 rates on 2 selection seeds, then 1 rate on the 10 evaluation
+    # seeds, which are not selection seeds
+    assert not set(cfg["tuning"]["selection_seeds"]) & set(grid["seeds"])
+    assert len(stages.planned_runs(cfg)) == 2 * 3 * 5 * (3 * 2 + 10)
     for name in cfg["claims"]:
         assert "claim" in config.load(REPO / "config" / "claims" / f"{name}.yaml")
 
