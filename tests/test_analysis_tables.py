@@ -19,7 +19,7 @@ import pytest
 from scipy import stats as scipy_stats
 from synthetic_observations import signal_rows, weight_rows
 
-from initstudy.analysis import stats, write
+from initstudy.analysis import stats, tuning, write
 from initstudy.analysis.accuracy import ACCURACY_COLUMNS, accuracy_table
 from initstudy.analysis.best import BEST_COLUMNS, best_initializers
 from initstudy.analysis.curves import CURVES_COLUMNS
@@ -136,13 +136,15 @@ MARGIN = 0.02
 def inputs(study: Study, alpha: float = ALPHA, margin: float = MARGIN) -> write.Inputs:
     return write.Inputs(runs=study.runs, history=study.history, signal=study.signal, weights=study.weights,
                         stats=study.stats, diverged_policy=study.policy, alpha=alpha, equivalence_margin=margin,
-                        all_runs=study.runs, robustness_margin=MARGIN)
+                        tuning_runs=study.runs, robustness_margin=MARGIN)
 
 
 def analysis(study: Study) -> dict[str, pd.DataFrame]:
-    """Every analysis table of the study, computed as ``write_analysis`` computes it."""
+    """Every analysis table of the study, computed as ``write_analysis`` computes it, and
+    the tuning table (``initstudy tune``: one rate here, nothing to choose)."""
     i = inputs(study)
-    return {name: compute(i) for name, compute in write.TABLES.items()}
+    tuned = tuning.tune(study.runs, study.policy, None, sorted(study.runs["seed"].unique()))
+    return {**{name: compute(i) for name, compute in write.TABLES.items()}, "tuning": tuned["tuning"]}
 
 
 def cell_of(table: pd.DataFrame, activation: str, depth: int) -> pd.DataFrame:

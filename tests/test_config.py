@@ -12,7 +12,7 @@ from conftest import REPO, TINY
 from initstudy.analysis import power
 from initstudy.inits import resolve
 from initstudy.study import config
-from initstudy.study import runs, stages
+from initstudy.study import stages
 
 
 def with_change(path, value):

@@ -127,7 +127,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from initstudy.analysis import write
+    from initstudy.analysis import tuning, write
     from initstudy.core.table_io import read_table, write_tables
     from initstudy.study import config
 
@@ -138,7 +138,8 @@ def cmd_analyze(args) -> int:
     inputs = write.Inputs(
         **{name: table[table["run_id"].isin(compared["run_id"])] for name, table in tidy.items()},
         stats=stats_tables, diverged_policy=write.diverged_policy(stats_tables), alpha=cfg["stats"]["alpha"],
-        equivalence_margin=cfg["stats"]["equivalence_margin"], all_runs=tidy["runs"],
+        equivalence_margin=cfg["stats"]["equivalence_margin"],
+        tuning_runs=tuning.selection_runs(tidy["runs"], cfg["tuning"]["selection_seeds"]),
         robustness_margin=cfg["tuning"]["robustness_margin"],
     )
     out = {name: Path(args.out_dir) / f"{name}.csv" for name in paths_of.ANALYSIS_TABLES}

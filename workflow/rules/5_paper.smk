@@ -7,6 +7,7 @@ rule typeset:
     input:
         runs=study_paths.TABLES["runs"],
         analysis=rules.analyze.output,
+        tuning=rules.tune.output.tuning,
         stats=rules.stats.output,
         audit=study_paths.AUDIT,
         theory=rules.theory.output.theory,

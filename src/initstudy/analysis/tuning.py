@@ -45,6 +45,12 @@ def _validation_scored(runs: pd.DataFrame, diverged_policy: str) -> pd.DataFrame
     return scored.assign(val_score=val)
 
 
+def selection_runs(runs: pd.DataFrame, selection_seeds) -> pd.DataFrame:
+    """The runs the choice sees: every rate on the selection seeds (all seeds when None);
+    the sensitivity to the rate is measured on them, where every rate trained."""
+    return runs if selection_seeds is None else runs[runs["seed"].isin(list(selection_seeds))]
+
+
 def sensitivity_table(runs: pd.DataFrame, diverged_policy: str) -> pd.DataFrame:
     """One row per cell, initializer and rate: mean and sd of the validation score over
     seeds, the mean test score, and the seeds with a validation score."""
@@ -58,9 +64,7 @@ def sensitivity_table(runs: pd.DataFrame, diverged_policy: str) -> pd.DataFrame:
 def choose_rates(runs: pd.DataFrame, diverged_policy: str, selection_seeds=None) -> pd.DataFrame:
     """Per cell and initializer: the rate with the highest mean validation score over the
     selection seeds (all seeds when None), that score, and how many seeds and rates it saw."""
-    scored = _validation_scored(runs, diverged_policy)
-    if selection_seeds is not None:
-        scored = scored[scored["seed"].isin(list(selection_seeds))]
+    scored = _validation_scored(selection_runs(runs, selection_seeds), diverged_policy)
     means = scored.groupby([*CELL, "initializer", RATE]).agg(
         val_score=("val_score", "mean"), n_selection=("val_score", "count")).reset_index()
     # highest score first, then the smaller rate: the first row of each group is the

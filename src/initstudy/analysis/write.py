@@ -26,8 +26,9 @@ from initstudy.analysis.weight_choice import weight_runs
 
 class Inputs(NamedTuple):
     """What the analysis reads: the tidy tables of the runs compared (each initializer at
-    its chosen learning rate: ``initstudy tune``), every run (``all_runs``: every rate,
-    for the sensitivity to it), the statistics tables and the settings of the config's
+    its chosen learning rate: ``initstudy tune``), the runs the choice saw
+    (``tuning_runs``: every rate on the selection seeds, for the sensitivity to the
+    rate), the statistics tables and the settings of the config's
     ``stats`` (diverged policy, alpha, equivalence margin) and ``tuning`` (robustness
     margin)."""
 
@@ -39,7 +40,7 @@ class Inputs(NamedTuple):
     diverged_policy: str
     alpha: float
     equivalence_margin: float
-    all_runs: pd.DataFrame
+    tuning_runs: pd.DataFrame
     robustness_margin: float
 
 
@@ -64,8 +65,9 @@ TABLES: dict[str, Callable[[Inputs], pd.DataFrame]] = {
     "power": lambda i: power_table(i.stats["friedman"], i.stats["pairwise"], i.stats["ranks"], i.alpha),
     "power_effects": lambda i: power_effects(i.stats["friedman"], i.stats["pairwise"], i.stats["ranks"], i.alpha),
     "overview": lambda i: overview(i.stats["friedman"], i.stats["pairwise"], best_initializers(i.stats["bootstrap"])),
-    "sensitivity": lambda i: sensitivity_table(i.all_runs, i.diverged_policy),
-    "robustness": lambda i: robustness_table(sensitivity_table(i.all_runs, i.diverged_policy), i.robustness_margin),
+    "sensitivity": lambda i: sensitivity_table(i.tuning_runs, i.diverged_policy),
+    "robustness": lambda i: robustness_table(sensitivity_table(i.tuning_runs, i.diverged_policy),
+                                             i.robustness_margin),
 }
 
 

@@ -13,14 +13,14 @@ import pandas as pd
 from initstudy.analysis.write import diverged_policy
 from initstudy.core.atomic import write_text
 from initstudy.core.table_io import read_table
-from initstudy.paper import macros, tables
+from initstudy.paper import macros, tables, tuning
 from initstudy.paper.latex import escape_latex, macro_file, macro_name, merge_macros
 from initstudy.study import config as study_config
 from initstudy.study.paths import CLAIMS_GENERATED, CONTROLS_GENERATED, FIGURES_DIR, GENERATED, LATEX_TABLES
 
 #: The analysis tables the text reads (``<analysis_dir>/<name>.csv``).
 ANALYSIS_TABLES = ("accuracy", "best", "depth", "depth_summary", "guideline", "power", "power_effects",
-                   "overview", "spearman", "weight_runs")
+                   "overview", "spearman", "weight_runs", "tuning", "robustness")
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ def variables(inputs: Inputs) -> str:
         macros.weights_macros(a["weight_runs"]),
         macros.theory_macros(inputs.theory, config["training"]["width"], max(config["grid"]["depths"])),
         macros.audit_macros(inputs.audit),
+        tuning.tuning_macros(a["tuning"], a["robustness"], config),
     )
     return macro_file(merged, "initstudy typeset")
 
@@ -99,6 +100,7 @@ def latex_tables(inputs: Inputs) -> dict[str, str]:
         "signal": tables.signal_table(a["spearman"]),
         "audit": tables.audit_table(inputs.audit),
         "theory": tables.theory_table(inputs.theory),
+        "tuning": tuning.tuning_table(a["tuning"], a["robustness"]),
     }
 
 

@@ -224,7 +224,7 @@ CONTROL_TIDY = tuple(dataclasses.replace(a, kind="control_tidy", path=f"{CONTROL
 PAPER = (
     Artifact("variables", "typeset", f"{GENERATED}/variables.tex", "typeset"),
     *(Artifact(f"{name}_table", "typeset", f"{LATEX_TABLES_DIR}/{name}.tex", "typeset")
-      for name in ("grid", "software", "results", "depth", "guideline", "signal", "audit", "theory")),
+      for name in ("grid", "software", "results", "depth", "guideline", "signal", "audit", "theory", "tuning")),
     Artifact("claims_variables", "typeset_claims", f"{GENERATED}/claims_variables.tex", "typeset-claims"),
     Artifact("claims_table_tex", "typeset_claims", f"{LATEX_TABLES_DIR}/claims.tex", "typeset-claims"),
     Artifact("claims_section", "typeset_claims", f"{GENERATED}/claims.tex", "typeset-claims"),
