@@ -243,9 +243,9 @@ CIRCUMSTANTIAL = re.compile(r"^(Version|Hardware|GitCommit|ProvenanceCreated|Tot
 UNIFIED = re.compile(r"^(CILevel|NumBootstrap|BestInit.*Accuracy)$")
 #: Redesigned since: the guideline decides per activation and depth band.
 REDESIGNED = re.compile(r"^NumGuideline")
-#: Macros of settings added since (the Jacobian spectra; the checkpoint interval); the
-#: old study had none.
-ADDED = re.compile(r"^Training(JacobianInputs|CheckpointEveryS)$")
+#: Macros of settings added since (the Jacobian spectra; the checkpoint interval; the
+#: learning-rate tuning protocol and what it chose); the old study had none.
+ADDED = re.compile(r"^(Training(JacobianInputs|CheckpointEveryS)|Tuning\w+|NumTun(ing|ed)\w+)$")
 #: Added when the guideline's "agree" came to need equivalence and power was stated:
 #: the equivalence margin and the level of its interval, the power to detect d_z = 0.5,
 #: 1, 1.5 (design and realised), and the non-zero differences the Wilcoxon tests had.
