@@ -40,12 +40,14 @@ def _dash(value: Any, decimals: int) -> str:
     return "--" if pd.isna(value) else num(value, decimals)
 
 
-def count_macros(runs: pd.DataFrame) -> dict[str, str]:
-    """Sizes of the study as it ran: runs, seeds, epochs, depths and grid dimensions."""
+def count_macros(runs: pd.DataFrame, seeds: list[int]) -> dict[str, str]:
+    """Sizes of the study as it ran: runs (every run trained, a two-stage study's
+    selection runs included), seeds (those of ``seeds``, the grid's: the evaluation
+    seeds the comparisons are made over), epochs, depths and grid dimensions."""
     depths = sorted(runs["depth"].unique())
     macros = {
         "NumRuns": num(len(runs)),
-        "NumSeeds": num(runs["seed"].nunique()),
+        "NumSeeds": num(runs.loc[runs["seed"].isin(seeds), "seed"].nunique()),
         "NumEpochs": num(int(runs["epochs_trained"].max())),
         "NumDepths": num(len(depths)),
         "MinDepth": num(int(depths[0])),

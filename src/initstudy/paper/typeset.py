@@ -68,7 +68,7 @@ def variables(inputs: Inputs) -> str:
     a, config = inputs.analysis, inputs.config
     overview, power = a["overview"].iloc[0], a["power"].iloc[0]
     merged = merge_macros(
-        macros.count_macros(inputs.runs),
+        macros.count_macros(inputs.runs, config["grid"]["seeds"]),
         macros.best_macros(a["best"], overview),
         macros.divergence_macros(inputs.runs),
         macros.execution_macros(inputs.runs),
