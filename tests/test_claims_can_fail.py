@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 import pytest
 from conftest import REPO
+from test_claim_optimizer_robustness import study as robustness_study
 from test_claim_pennington2017 import jacobian_study
 from test_claim_saxe2013 import history
 from test_claim_schoenholz2017 import inverted
@@ -77,6 +78,17 @@ def contradict_schoenholz2017(cfg: dict, seeds) -> Tables:
     return schoenholz_study(inverted, seeds=tuple(seeds))
 
 
+def contradict_optimizer_robustness(cfg: dict, seeds) -> Tables:
+    """The initializers spread more under every robust optimizer than under the baseline."""
+    params = resolve(cfg["claim"])[1]
+
+    def spread(optimizer, depth, seed):
+        return 0.05 if optimizer == params["baseline"] else 0.3 + 0.01 * seed
+
+    return robustness_study(spread, seeds=seeds, depths=tuple(params["depths"]),
+                            optimizers=(*params["robust"], params["baseline"]))
+
+
 #: Family -> (contradicting tables of a config and seeds, seeds enough for a FAIL, the
 #: config that states the family's rules).
 CONTRADICTIONS: dict[str, tuple[Callable[[dict, object], Tables], range, str]] = {
@@ -85,6 +97,7 @@ CONTRADICTIONS: dict[str, tuple[Callable[[dict, object], Tables], range, str]] =
     "pennington2017": (contradict_pennington2017, range(8), "pennington2017"),
     "saxe2013": (contradict_saxe2013, range(8), "saxe2013"),        # 5 sub-claims: 0.039
     "schoenholz2017": (contradict_schoenholz2017, range(3), "schoenholz2017"),  # depths x seeds values
+    "optimizer_robustness": (contradict_optimizer_robustness, range(8), "optimizer_robustness"),  # 4: 0.031
 }
 
 

@@ -5,4 +5,5 @@ the code a verb runs by parsing imports (:mod:`initstudy.core.code`), so editing
 family reruns the claims that use it. The symmetry control is no claim family: it lives
 in :mod:`initstudy.analysis.controls`."""
 
-from initstudy.analysis.claims.families import glorot2010, he2015, pennington2017, saxe2013, schoenholz2017  # noqa: F401
+from initstudy.analysis.claims.families import (  # noqa: F401
+    glorot2010, he2015, optimizer_robustness, pennington2017, saxe2013, schoenholz2017)
