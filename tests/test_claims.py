@@ -614,3 +614,16 @@ def _blank_pdf(path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     Figure(figsize=(6, 3)).savefig(path)
+
+
+def test_only_a_claim_whose_statistic_draws_a_figure_gets_one():
+    """optimizer_robustness has no figure (its verdict table says it all): the claims
+    section must not include a PDF nobody draws, while he2015's is included."""
+    from initstudy.paper import typeset
+
+    rows = pd.DataFrame([
+        {"name": name, "statistic": statistic, "source_paper": "p", "hypothesis": "h.", "verdict": "PASS"}
+        for name, statistic in (("robust", "optimizer_robustness"), ("deep", "he2015"))])
+    text = typeset.claims_section(rows)
+    assert "claim_deep.pdf" in text and "claim_robust.pdf" not in text
+    assert r"\input{sections/claims/optimizer_robustness.tex}" in text

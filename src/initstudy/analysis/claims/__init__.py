@@ -7,7 +7,7 @@ PASS, FAIL or INCONCLUSIVE from that study's tidy tables.
 - :mod:`~initstudy.analysis.claims.rule`: a rule's verdict, and a conjunction's;
 - :mod:`~initstudy.analysis.claims.registry`: the claim families by name;
 - :mod:`~initstudy.analysis.claims.families`: one module per family (he2015,
-  glorot2010, pennington2017, schoenholz2017, saxe2013);
+  glorot2010, pennington2017, schoenholz2017, saxe2013, optimizer_robustness);
 - :mod:`~initstudy.analysis.claims.registration`: the rules' hash, the registry of
   rules fixed before the data, and a verdict's registration status;
 - :mod:`~initstudy.analysis.claims.evaluate`: a claim's verdict table and figure
