@@ -92,12 +92,7 @@ def tuning_table(runs: pd.DataFrame, diverged_policy: str, selection_seeds=None,
     """``tuning.csv``: per cell and initializer, the chosen rate, the validation score it was
     chosen on (and over how many seeds), and the mean tuned test score over the evaluation
     seeds (and how many)."""
-    chosen = choose_rates(runs, diverged_policy, selection_seeds)
-    evaluated = stats.scored(tuned_runs(runs, chosen, evaluation_seeds), diverged_policy)
-    test = evaluated.groupby([*CELL, "initializer"]).agg(
-        test_score=("score", "mean"), n_evaluation=("score", "count")).reset_index()
-    table = chosen.merge(test, on=[*CELL, "initializer"], how="left")
-    return table[TUNING_COLUMNS]
+    return tune(runs, diverged_policy, selection_seeds, evaluation_seeds)["tuning"]
 
 
 def robustness_table(sensitivity: pd.DataFrame, margin: float) -> pd.DataFrame:
@@ -122,5 +117,8 @@ def tune(runs: pd.DataFrame, diverged_policy: str, selection_seeds, evaluation_s
     chosen rate, over the evaluation seeds. ``selection_seeds`` None: the choice sees
     every seed (one stage)."""
     chosen = choose_rates(runs, diverged_policy, selection_seeds)
-    return {"tuning": tuning_table(runs, diverged_policy, selection_seeds, evaluation_seeds),
-            "compared_runs": tuned_runs(runs, chosen, evaluation_seeds)}
+    compared = tuned_runs(runs, chosen, evaluation_seeds)
+    test = stats.scored(compared, diverged_policy).groupby([*CELL, "initializer"]).agg(
+        test_score=("score", "mean"), n_evaluation=("score", "count")).reset_index()
+    table = chosen.merge(test, on=[*CELL, "initializer"], how="left")
+    return {"tuning": table[TUNING_COLUMNS], "compared_runs": compared}

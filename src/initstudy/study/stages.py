@@ -83,23 +83,20 @@ def study_runs(config: Mapping[str, Any], chosen: Mapping[tuple, float] | None) 
     return runs + [run for run in evaluation_runs(config, chosen) if run.run_id not in seen]
 
 
-def evaluation_cost_runs(config: Mapping[str, Any]) -> list[Run]:
-    """Stage 2's runs as they cost, before the choice: each cell and initializer at its
-    first rate (the cost of a run does not depend on its rate)."""
+def _first_rates(config: Mapping[str, Any]) -> dict[tuple, float]:
+    """A stand-in for the choice, before it is made: each cell and initializer's first
+    rate (stage 2 costs the same whichever rate is chosen)."""
     first = {}
     for run in expand(config):
-        first.setdefault(choice_key(run, config["training"]), run.learning_rate)
-    return evaluation_runs(config, {k: v for k, v in first.items() if v is not None})
+        if run.learning_rate is not None:
+            first.setdefault(choice_key(run, config["training"]), run.learning_rate)
+    return first
 
 
 def planned_runs(config: Mapping[str, Any]) -> list[Run]:
     """What a study will train, as planning counts it: the grid's runs, or for a
-    two-stage study stage 1's and stage 2's as they cost (:func:`evaluation_cost_runs`)."""
-    if not two_stage(config):
-        return expand(config)
-    runs = expand(selection_config(config))
-    seen = {run.run_id for run in runs}
-    return runs + [run for run in evaluation_cost_runs(config) if run.run_id not in seen]
+    two-stage study stage 1's and stage 2's as they cost (:func:`_first_rates`)."""
+    return study_runs(config, _first_rates(config)) if two_stage(config) else expand(config)
 
 
 def known_runs(config: Mapping[str, Any], selection: str | Path) -> list[Run]:
