@@ -25,6 +25,18 @@ def _accuracy_cell(cell: tuple[float, float, int]) -> str:
     return text + (rf"\,\dag{{}}{diverged}" if diverged else "")
 
 
+def depth_columns(cells: pd.DataFrame, settings: list[str]) -> tuple[pd.DataFrame, str]:
+    """``cells`` (rows: the settings' columns, then initializer; one column per depth) as
+    the frame of a table by depth: label columns capitalized and sparse, the depths under
+    one "Depth" header; and its LaTeX column format."""
+    header = [c.capitalize() for c in [*settings, "initializer"]]
+    frame = sparsify(cells.reset_index().set_axis([*header, *cells.columns], axis=1), header)
+    frame.columns = pd.MultiIndex.from_tuples(
+        [("", h) for h in header] + [("Depth", str(d)) for d in cells.columns]
+    )
+    return frame, "l" * len(header) + "c" * len(cells.columns)
+
+
 def results_table(accuracy: pd.DataFrame) -> str:
     """Mean ± sd final score (%) per setting × initializer (rows) × depth (columns), the
     best of each cell in bold (the ``accuracy`` analysis table)."""
@@ -34,23 +46,15 @@ def results_table(accuracy: pd.DataFrame) -> str:
     cells = pd.Series(list(zip(indexed["mean"], indexed["sd"], indexed["n_diverged"])),
                       index=indexed.index).unstack("depth")
     css = indexed["best"].unstack("depth").fillna(False).replace({True: "font-weight: bold;", False: ""})
-    header = [c.capitalize() for c in [*settings, "initializer"]]
-    frame = sparsify(cells.reset_index().set_axis([*header, *cells.columns], axis=1), header)
-    frame.columns = pd.MultiIndex.from_tuples(
-        [("", h) for h in header] + [("Depth", str(d)) for d in cells.columns]
-    )
+    frame, column_format = depth_columns(cells, settings)
+    labels = len(settings) + 1
     styler = (
         frame.style.hide(axis="index")
-        .format(escape="latex", subset=frame.columns[: len(header)])
-        .format(_accuracy_cell, subset=frame.columns[len(header):])
-        .apply(lambda _: css.to_numpy(), axis=None, subset=frame.columns[len(header):])
+        .format(escape="latex", subset=frame.columns[:labels])
+        .format(_accuracy_cell, subset=frame.columns[labels:])
+        .apply(lambda _: css.to_numpy(), axis=None, subset=frame.columns[labels:])
     )
-    return styler.to_latex(
-        hrules=True,
-        multicol_align="c",
-        convert_css=True,
-        column_format="l" * len(header) + "c" * len(cells.columns),
-    )
+    return styler.to_latex(hrules=True, multicol_align="c", convert_css=True, column_format=column_format)
 
 
 def grid_table(config: dict[str, Any]) -> str:

@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from initstudy.analysis.settings import setting_columns
-from initstudy.paper.latex import escape_latex, num, sparsify
+from initstudy.paper.latex import escape_latex, num
+from initstudy.paper.tables import depth_columns
 from initstudy.study.fields import CELL
 
 
@@ -86,8 +87,6 @@ def tuning_table(tuning: pd.DataFrame, robustness: pd.DataFrame) -> str:
     settings = setting_columns(merged)
     indexed = merged.set_index([*settings, "initializer", "depth"])
     cells = pd.Series([_cell(r) for r in indexed.itertuples()], index=indexed.index).unstack("depth")
-    header = [c.capitalize() for c in [*settings, "initializer"]]
-    frame = sparsify(cells.reset_index().set_axis([*header, *cells.columns], axis=1), header)
-    frame.columns = pd.MultiIndex.from_tuples([("", h) for h in header] + [("Depth", str(d)) for d in cells.columns])
-    styler = frame.style.hide(axis="index").format(escape="latex", subset=frame.columns[: len(header)])
-    return styler.to_latex(hrules=True, multicol_align="c", column_format="l" * len(header) + "c" * len(cells.columns))
+    frame, column_format = depth_columns(cells, settings)
+    styler = frame.style.hide(axis="index").format(escape="latex", subset=frame.columns[: len(settings) + 1])
+    return styler.to_latex(hrules=True, multicol_align="c", column_format=column_format)
