@@ -6,6 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import copy  # noqa: E402
+import shutil
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -58,6 +59,27 @@ def run_on_jax(tests: list[str], passed: int | None = None, timeout: int = 900) 
                           timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"{len(tests) if passed is None else passed} passed" in proc.stdout
+
+
+MINIMAL_PAPER = r"""\documentclass{article}
+\usepackage{booktabs}\usepackage{array}\usepackage{siunitx}\usepackage{amsmath}\usepackage{graphicx}
+\newcommand{\StatsConfidence}{95}
+\begin{document}
+Before.
+\input{sections/SECTION}
+After.
+\end{document}
+"""
+
+
+def minimal_paper(root: Path, section: str) -> Path:
+    """``root/paper``: a main.tex around one of the paper's sections (``section``,
+    copied from paper/sections/), nothing generated yet; the folder."""
+    paper = root / "paper"
+    (paper / "sections").mkdir(parents=True)
+    shutil.copy(REPO / "paper" / "sections" / f"{section}.tex", paper / "sections" / f"{section}.tex")
+    (paper / "main.tex").write_text(MINIMAL_PAPER.replace("SECTION", section))
+    return paper
 
 
 def latexmk_log(paper: Path) -> str:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from scipy import stats as scipy_stats
 
-from conftest import latexmk_log
+from conftest import latexmk_log, minimal_paper
 from initstudy import cli
 from initstudy.analysis.claims import evaluate, inference, rule
 from initstudy.analysis.claims.registry import FAMILIES, ClaimError, Tables, family, resolve
@@ -579,24 +579,10 @@ def test_typeset_claims_verb_and_optional_claims(tmp_path):
     assert {str(p.relative_to(out)) for p in out.rglob("*.tex")} == set(paths.CLAIMS_GENERATED)
 
 
-MINIMAL_PAPER = r"""\documentclass{article}
-\usepackage{booktabs}\usepackage{array}\usepackage{siunitx}\usepackage{amsmath}\usepackage{graphicx}
-\newcommand{\StatsConfidence}{95}
-\begin{document}
-Before.
-\input{sections/claims}
-After.
-\end{document}
-"""
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk is not installed")
 def test_the_claims_section_compiles_and_is_left_out_without_claims(tmp_path):
-    paper = tmp_path / "paper"
-    (paper / "sections").mkdir(parents=True)
-    shutil.copy(REPO / "paper" / "sections" / "claims.tex", paper / "sections" / "claims.tex")
-    (paper / "main.tex").write_text(MINIMAL_PAPER)
+    paper = minimal_paper(tmp_path, "claims")
 
     log = latexmk_log(paper)  # no generated/claims.tex: no section, no undefined reference
     assert "undefined" not in log.lower()

@@ -10,8 +10,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, latexmk_log
-from test_claims import MINIMAL_PAPER, zeros_study
+from conftest import REPO, latexmk_log, minimal_paper
+from test_claims import zeros_study
 
 from initstudy import cli
 from initstudy.analysis import controls
@@ -139,16 +139,10 @@ def test_the_paper_reports_the_control_with_its_distinct_values(tmp_path):
     assert "Claim" not in text  # no claim macro: a control is never counted as a claim
 
 
-MINIMAL_CONTROLS_PAPER = MINIMAL_PAPER.replace(r"\input{sections/claims}", r"\input{sections/controls}")
-
-
 @pytest.mark.slow  # latexmk
 @pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk is not installed")
 def test_the_controls_part_compiles_and_is_left_out_without_its_file(tmp_path):
-    paper = tmp_path / "paper"
-    (paper / "sections").mkdir(parents=True)
-    shutil.copy(REPO / "paper" / "sections" / "controls.tex", paper / "sections" / "controls.tex")
-    (paper / "main.tex").write_text(MINIMAL_CONTROLS_PAPER)
+    paper = minimal_paper(tmp_path, "controls")
 
     assert "undefined" not in latexmk_log(paper).lower()
     typeset.write_controls(controls_tables(tmp_path), paper / "generated")
