@@ -60,9 +60,11 @@ TINY_PENNINGTON = {
         "hypothesis": "Orthogonal spectra stay put, He spectra spread (tiny: a test of the wiring).",
         "source": {"paper": "Pennington, Schoenholz and Ganguli 2017"},
         "statistic": "pennington2017",
-        "params": {"isometric": ["relu/orthogonal"], "spreading": ["relu/he_normal"]},
-        "rules": {"isometry_flat": {"direction": "within", "min_effect": 0.25},
-                  "spread_grows": {"direction": "greater", "min_effect": 0.25}},
+        "params": {"predicted": {"relu/orthogonal": {"weights": "orthogonal", "q_star": 1.0},
+                                 "relu/he_normal": {"weights": "gaussian", "q_star": 1.0}},
+                   "compared": ["relu/orthogonal", "relu/he_normal"]},
+        "rules": {"free_probability": {"direction": "within", "min_effect": 0.3},
+                  "gaussian_steeper": {"direction": "greater", "min_effect": 0.5}},
     },
 }
 #: Every family's tiny claim in one workflow (one Snakemake run for all: minutes saved).
@@ -119,7 +121,7 @@ def test_claims_target_then_paper_without_retraining(tmp_path):
     saxe = claims.set_index("name").loc["tiny_saxe"]
     assert saxe["verdict"] == "INCONCLUSIVE" and "cannot reach" in saxe["reason"]
     verdict = pd.read_csv(work / paths.claim_dir("tiny_saxe") / paths.CLAIM_VERDICT)
-    assert set(verdict["part"].dropna()) == {"orthogonal_slope", "gaussian_slope", "slope_difference", "unresolved"}
+    assert set(verdict["part"].dropna()) == {"orthogonal_flat", "ratio_growth", "unresolved"}
     # Schoenholz: sigma_b^2 read from the specs, one row per (sigma_w^2, depth) cell
     cells = pd.read_csv(work / paths.claim_dir("tiny_schoenholz") / "trainability.csv")
     assert len(cells) == 3 * 2 and set(cells["sigma_b2"].round(6)) == {0.05}

@@ -1,9 +1,9 @@
 """The figure of the Pennington et al. (2017) claim, from the tables its family wrote:
-left, the spread of the Jacobian spectrum at init (std of ln s, mean and BCa interval
-over seeds) against depth per combination of activation and initializer, the tested
-ones in colour and the grid's other combinations in grey; right, the distribution of
-ln s at the deepest depth for the tested combinations (the numerically non-zero values,
-those the spread counts)."""
+left, the spread of the Jacobian spectrum at init (V = var(s^2) / mean(s^2)^2, mean and BCa
+interval over seeds) against depth per combination of activation and initializer, the
+combinations with a free-probability prediction in colour with the prediction dashed, the
+grid's others in grey; right, the distribution of s^2 / mean(s^2) (log scale) at the
+deepest depth for the predicted combinations (the non-zero values)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from initstudy.figures import style
 from initstudy.figures.style import STYLE
 
-#: How each role is drawn: (alpha, linewidth); the grid's untested combinations in grey.
-ROLES = {"isometric": (1.0, 1.4), "spreading": (1.0, 1.0), "other": (0.6, 0.7)}
+#: How each role is drawn: (alpha, linewidth); the grid's other combinations in grey.
+ROLES = {"predicted": (1.0, 1.2), "other": (0.6, 0.7)}
 OTHER = {"color": "0.7", "marker": "", "dashes": None}
 
 
@@ -27,6 +28,8 @@ def draw_pennington2017(spread: pd.DataFrame, spectra: pd.DataFrame) -> Figure:
     handles = style.initializer_handles({c: styles[c] for c in tested})
     if len(styles) > len(tested):
         handles += style.initializer_handles({"other combinations of the grid": OTHER})
+    handles.append(Line2D([], [], color="0.2", linestyle=(0, (1.5, 1.5)), linewidth=0.9,
+                          label="free probability"))
     with matplotlib.rc_context(STYLE):
         fig = style.figure(1, 2.6, style.legend_rows(len(handles), 2))
         left, right = fig.subplots(1, 2)
@@ -37,19 +40,22 @@ def draw_pennington2017(spread: pd.DataFrame, spectra: pd.DataFrame) -> Figure:
                               linewidth=0)
             left.plot(rows["depth"], rows["mean"], color=s["color"], marker=s["marker"] or None, markersize=3,
                       linestyle=style.linestyle(s), linewidth=width, alpha=alpha)
-        left.set_xscale("log", base=2)
+            if rows["predicted"].notna().any():
+                left.plot(rows["depth"], rows["predicted"], color=s["color"], linestyle=(0, (1.5, 1.5)),
+                          linewidth=0.9)
         depths = sorted(spread["depth"].unique())
         left.set_xticks(depths, [str(d) for d in depths])
         left.set_xlabel("Depth")
-        left.set_ylabel(r"spread: std of $\ln s$ at init")
-        deepest = int(spectra["depth"].max())
+        left.set_ylabel(r"spread $V = \mathrm{var}(s^2) / \overline{s^2}^{\,2}$ at init")
+        deepest = int(spectra["depth"].max()) if len(spectra) else max(depths)
         for combination in tested:
-            values = spectra.loc[(spectra["combination"] == combination) & spectra["resolved"].astype(bool),
-                                 "singular_value"].to_numpy(float)
+            values = spectra.loc[spectra["combination"] == combination, "s2_relative"].to_numpy(float)
+            if len(values) == 0:
+                continue
             s = styles[combination]
-            right.hist(np.log(values), bins=40, density=True, histtype="step", color=s["color"],
+            right.hist(np.log10(values), bins=50, density=True, histtype="step", color=s["color"],
                        linestyle=style.linestyle(s), linewidth=1.0)
-        right.set_xlabel(rf"$\ln s$ at depth {deepest}")
+        right.set_xlabel(rf"$\log_{{10}}(s^2 / \overline{{s^2}})$ at depth {deepest}")
         right.set_ylabel("density")
         style.figure_legend(fig, handles, ncols=2, title="Activation / initializer")
     return fig

@@ -143,17 +143,24 @@ CLAIM_CAPTIONS = {
                    r"\sqrt{\mathrm{E}[a_{l-1}^2]}$) and the weight gradient per hidden layer at initialization, "
                    r"relative to the top hidden layer. Bottom: the mean activation of each hidden layer per "
                    r"epoch in the sigmoid networks (top layer thick). Bands: BCa intervals over seeds."),
-    "schoenholz2017": (r"Final training accuracy per weight variance $\sigma_w^2$ and depth (mean over seeds), "
-                       r"under the mean-field prediction $L = 6\,\xi_c(\sigma_w^2)$ (white) and the critical "
-                       r"$\sigma_w^2$ (dashed); crosses mark cells where measurement and prediction disagree."),
-    "pennington2017": (r"Left: the spread of the Jacobian spectrum at initialization (std of $\ln s$) against "
-                       r"depth, mean and \StatsConfidence{}\,\% BCa interval over seeds, for the tested "
-                       r"combinations (solid) and the grid's others (faint). Right: the distribution of $\ln s$ "
-                       r"at the deepest depth."),
-    "saxe2013": (r"Left: SGD steps to the loss threshold against depth per run (open triangles: never "
-                 r"reached, plotted at the last step observed), with the pooled least-squares lines and their "
-                 r"bands. Right: the slope of every seed, the verdict's interval and the region each rule "
-                 r"claims."),
+    "schoenholz2017": (r"Left: final training accuracy per weight variance $\sigma_w^2$ (log scale) and depth "
+                       r"(mean over seeds), under the mean-field prediction $L = 6\,\xi_c(\sigma_w^2)$ (white) "
+                       r"and the critical $\sigma_w^2$ (dashed); crosses mark cells where most seeds' "
+                       r"trainability disagrees with the prediction. Right: per seed, the share of cells where "
+                       r"the prediction agrees with measured trainability and the share for the best "
+                       r"$\sigma_w^2$-blind depth cutoff (its cutoff beside it), chosen on the seed's own runs."),
+    "pennington2017": (r"Left: the spread of the Jacobian spectrum at initialization, $V = \mathrm{var}(s^2) / "
+                       r"\overline{s^2}^{\,2}$, against depth, mean and \StatsConfidence{}\,\% BCa interval over "
+                       r"seeds, for the combinations with a free-probability prediction (the prediction dotted) "
+                       r"and the grid's others (faint). Right: the distribution of $s^2 / \overline{s^2}$ at the "
+                       r"deepest depth, the numerically zero values left out."),
+    "saxe2013": (r"Left: SGD steps to the loss threshold against depth, every depth and initializer at its "
+                 r"own chosen learning rate, one point per seed (open triangles: never reached, plotted at the "
+                 r"last step observed) and the median line. Middle, a mechanism check that is no sub-claim: "
+                 r"the chosen rate against depth beside a rate falling as $1/\text{depth}$. Right: each seed's "
+                 r"fitted change from the shallowest to the deepest network of $\ln T_\text{orthogonal}$ and "
+                 r"of $\ln(T_\text{Gaussian}/T_\text{orthogonal})$, their mean with the verdict's interval, "
+                 r"and the region each rule claims."),
 }
 GENERIC_CAPTION = "The claim's statistic."
 #: Where each claim statistic's paragraph lies, relative to the paper's folder.

@@ -199,9 +199,9 @@ CLAIM_FIGURES = {a.name: a for a in (
     _claim_figure("glorot2010", ("gradients", "saturation"), "initstudy.figures.claims:draw_glorot2010"),
     _claim_figure("pennington2017", ("spread", "spectra"),
                   "initstudy.figures.claim_pennington2017:draw_pennington2017"),
-    _claim_figure("schoenholz2017", ("trainability", "theory"),
+    _claim_figure("schoenholz2017", ("trainability", "theory", "agreement"),
                   "initstudy.figures.claim_schoenholz2017:draw_schoenholz2017"),
-    _claim_figure("saxe2013", ("times", "lines", "slopes"), "initstudy.figures.claim_saxe2013:draw_saxe2013"),
+    _claim_figure("saxe2013", ("times", "rates", "changes"), "initstudy.figures.claim_saxe2013:draw_saxe2013"),
 )}
 CLAIM_FILES = (
     Artifact("verdict", "claim", f"{CLAIM_DIR}/verdict.csv", "claim"),

@@ -1,45 +1,58 @@
 """Saxe, McClelland & Ganguli (2013/2014), *Exact solutions to the nonlinear dynamics of
-learning in deep linear neural networks* (arXiv:1312.6120), Sec. 3-4 and Fig. 6: a deep
-linear network started from random orthogonal weights learns in a time that does not
-grow with depth, while one started from scaled random Gaussian weights (Var W = 1 /
-fan_in) slows down as it deepens: the product of many Gaussian matrices is far from an
-isometry (most of its singular values shrink exponentially with depth over width),
-the product of orthogonal ones is one exactly.
+learning in deep linear neural networks* (arXiv:1312.6120): a deep linear network started
+from random orthogonal weights learns in a time that does not grow with depth, while one
+started from scaled random Gaussian weights (Var W = 1 / fan_in) slows down as it
+deepens. The source compares depths each at its own learning rate (its analysis: the
+largest stable, and the best, rate falls as 1 / depth, and the time in units of
+1 / rate is then depth-independent for the orthogonal product, which is an isometry,
+while the product of many Gaussian matrices has singular values that shrink
+exponentially with depth over width, so its weak modes take exponentially long).
 
 The measurement (:mod:`initstudy.analysis.time_to_threshold`): each run's time, in
 optimizer steps, to first reach a training loss at or below ``threshold``. The history
-records the training loss once per epoch (the mean over the epoch's steps), so the
-crossing is interpolated linearly between the last epoch above the threshold and the
-first at or below it, and epochs become steps by ``steps_per_epoch`` =
-ceil(n_train / batch_size), the number of batches of
-:meth:`initstudy.train.step.PackData.epoch_batches` (n_train: the training split after
-the validation split is set aside; the last batch may be short). The tables do not carry
-n_train or the batch size, so the claim config states the number.
+records the training loss once per epoch as the mean over the epoch's steps, which is,
+to first order, the loss at the epoch's midpoint; so epoch e is placed at e − 1/2 epochs
+and the crossing is interpolated linearly between the last record above the threshold and
+the first at or below it. Epochs become steps by ``steps_per_epoch`` = ceil(n_train /
+batch_size) (:meth:`initstudy.train.step.PackData.epoch_batches`; the tables do not carry
+n_train or the batch size, so the claim config states the number). Without the shift
+every time would carry an extra half epoch, which cancels in differences of times but not
+in their logarithms, where it pulls every ratio towards 1.
 
-One value per seed (a seed whose slope is undefined, with fewer than 3 runs of finite
-time, gives none, and `unresolved` counts its runs): within a seed (one data split and batch order, shared by every run of
-that seed), the least-squares slope b_s of time against depth over the seed's runs of one
-initializer (:func:`~initstudy.analysis.time_to_threshold.depth_slopes` with
-``by="seed"``), in steps per layer. A slope per seed keeps the seeds the independent
-blocks the claims layer tests, and the two initializers' slopes of one seed form a pair.
+The rate (one stage, on the claim's runs; a training-loss quantity, so the test set and
+validation set play no part): for each cell (dataset, arch, activation, optimizer, depth)
+and initializer i, among the rates of ``grid.learning_rates``,
 
-Parts (one sub-claim per cell without depth: dataset, arch, activation, optimizer):
+    η*(cell, i) = argmin_η  median_s T(cell, i, η, s)          (ties: the smaller rate),
 
-``orthogonal_slope``  b_s of the ``orthogonal`` runs (the claim: not above a small margin);
-``gaussian_slope``    b_s of the ``gaussian`` runs (the claim: above a margin);
-``slope_difference``  b_s(gaussian) − b_s(orthogonal), paired by seed (the claim: above
-                      a margin);
-``unresolved``        per initializer and seed, the share of its runs whose time is only
-                      a bound: never reached while the loss was finite (right-censored; a
-                      diverged run ends its record), or reached already at the first
-                      recorded epoch (an upper bound).
+T the time to threshold of seed s's run, +∞ when it never reached it (censored, diverged
+included) and its bound when it was below the threshold at the first record. Each seed's
+run at η* is the compared run. The median over the seeds resists one slow seed; choosing
+on the same seeds that are then compared favours the chosen rate slightly (the smallest
+of a few medians), the same way at every depth and for both initializers.
 
-Censoring counts against the claim. A run that never reaches the threshold enters its
-slope at ``last_steps``, the time it was observed up to, a lower bound of its time; left
-out, it would flatten the slope of the deep, slow runs unseen. The bound makes a slope
-only a bound too (lower where the run is deeper than the seed's mean depth, upper where it
-is shallower), so a claim config should rule on ``unresolved`` (e.g. below 0.1): with any
-unresolved run in most seeds that sub-claim cannot pass, and neither can the conjunction.
+One value per seed and cell without depth (least-squares fits over the seed's depths, with
+``fit_steps``: the time, or for a censored run the time it was observed up to, a lower
+bound), expressed as the fitted change over the depth range (slope × (deepest − shallowest
+depth)), so that a value reads as the log of a factor:
+
+``orthogonal_flat``  the change of ln T_orthogonal with depth (the claim: within a margin
+                     of 0, as the source says: depth-independent; a falling time fails it
+                     as a rising one does);
+``ratio_growth``     the change of ln(T_gaussian / T_orthogonal) with depth, the two runs
+                     of a seed and depth paired (the claim: above a margin);
+``unresolved``       per seed, the share of its compared runs (both initializers, every
+                     depth) whose time is only a bound: never reached while the loss was
+                     finite, or already reached at the first record.
+
+Why ln T against depth, not against ln depth: the theory's Gaussian slowdown is
+exponential in depth (the smallest singular values of a product of d Gaussian matrices
+decay like exp(−c d / width)), so ln T is linear in depth, and a depth-independent time
+is flat on either scale.
+
+Censoring counts against the claim (``unresolved``), and a censored run enters its fit at
+a lower bound rather than being dropped (dropped, the slowest deep runs would flatten the
+fits unseen).
 """
 
 from __future__ import annotations
@@ -48,17 +61,10 @@ import math
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 
 from initstudy.analysis.claims.registry import ClaimError, figure_tables, register
 from initstudy.analysis.claims.rule import boundaries, decide
-from initstudy.analysis.time_to_threshold import (
-    AT_FIRST_POINT,
-    CENSORED,
-    depth_slopes,
-    slope_difference,
-    time_to_threshold,
-)
+from initstudy.analysis.time_to_threshold import AT_FIRST_POINT, CENSORED, time_to_threshold
 
 PARAMS = {
     "threshold": None,
@@ -67,13 +73,19 @@ PARAMS = {
     "orthogonal": "orthogonal",
     "gaussian": "gaussian",
 }
-SLOPE = "slope of steps to threshold vs depth (steps/layer)"
-#: The parts whose value is a slope: part -> the initializer parameter it fits (None: the difference).
-SLOPE_PARTS = {"orthogonal_slope": "orthogonal", "gaussian_slope": "gaussian", "slope_difference": None}
-#: Columns of the ``slopes`` figure table.
-SLOPES_COLUMNS = ["dataset", "arch", "activation", "optimizer", "part", "initializer", "kind", "seed", "slope",
-                  "ci_low", "ci_high", "rule_low", "rule_high", "direction", "bound_low", "bound_high"]
-#: The cell's columns that name a sub-claim: every one but depth, which the slope runs over.
+#: The rate column of the tables.
+RATE = "learning_rate"
+#: The history's record of epoch e stands for the loss at e − MIDPOINT epochs.
+MIDPOINT = 0.5
+#: The parts whose value is a fitted change over the depth range: part -> what it fits.
+CHANGE_PARTS = {"orthogonal_flat": "orthogonal", "ratio_growth": "ratio"}
+#: Columns of the ``changes`` figure table.
+CHANGES_COLUMNS = ["dataset", "arch", "activation", "optimizer", "part", "kind", "seed", "value", "ci_low",
+                   "ci_high", "direction", "bound_low", "bound_high"]
+#: Columns of the ``rates`` figure table.
+RATES_COLUMNS = ["dataset", "arch", "activation", "optimizer", "depth", "initializer", RATE, "median_steps",
+                 "n_reached", "n_seeds", "chosen", "at_edge"]
+#: The cell's columns that name a sub-claim: every one but depth, which the fits run over.
 SUBCLAIM_CELL = ["dataset", "arch", "activation", "optimizer"]
 
 
@@ -89,129 +101,144 @@ def _check(params, history: pd.DataFrame) -> None:
         if params[key] not in set(history["initializer"]):
             raise ClaimError(f"claim.params.{key}: initializer {params[key]!r} not in the study; it has "
                              f"{sorted(history['initializer'].unique())}")
+    if RATE not in history.columns:
+        raise ClaimError(f"claim.statistic: saxe2013 chooses a rate per depth from the history's {RATE!r} "
+                         f"column, which the study's history lacks")
 
 
 def run_times(tables, params) -> pd.DataFrame:
-    """Per run of the two initializers: its fields, ``steps`` to threshold (NaN when never
-    reached), ``status``, ``last_steps`` and ``fit_steps``, the time its slope uses
-    (``steps``, or ``last_steps`` for a censored run: a lower bound)."""
+    """Per run of the two initializers: its fields, ``learning_rate``, ``steps`` to
+    threshold (NaN when never reached), ``status``, ``last_steps`` and ``fit_steps``
+    (``steps``, or ``last_steps`` for a censored run: a lower bound), with each epoch's
+    record placed at its midpoint (module docstring)."""
     history = tables.history
     _check(params, history)
     chosen = history[history["initializer"].isin([params["orthogonal"], params["gaussian"]])]
-    times = time_to_threshold(chosen, float(params["threshold"]), loss=params["loss"],
+    chosen = chosen.assign(midpoint=chosen["epoch"].astype(float) - MIDPOINT)
+    times = time_to_threshold(chosen, float(params["threshold"]), loss=params["loss"], time="midpoint",
                               steps_per_unit=params["steps_per_epoch"])
+    rates = chosen.groupby("run_id")[RATE].first()
+    times[RATE] = rates.reindex(times["run_id"]).to_numpy(float)
     return times.assign(fit_steps=times["steps"].where(times["status"] != CENSORED, times["last_steps"]))
+
+
+def rate_table(times: pd.DataFrame) -> pd.DataFrame:
+    """Per cell (with depth), initializer and rate: the median time to threshold over the
+    seeds (censored: +∞; NaN where more than half never reached it), how many reached it,
+    and ``chosen``: the rate of smallest median (ties: the smaller rate); ``at_edge``: the
+    chosen rate is the smallest or largest of the grid (its optimum may lie outside)."""
+    keys = [*SUBCLAIM_CELL, "depth", "initializer"]
+    ranked = times.assign(rank_steps=times["steps"].where(times["status"] != CENSORED, np.inf))
+    table = ranked.groupby([*keys, RATE], sort=True).agg(
+        median_steps=("rank_steps", "median"), n_reached=("status", lambda s: int((s != CENSORED).sum())),
+        n_seeds=("seed", "nunique")).reset_index()
+    order = table.sort_values([*keys, "median_steps", RATE]).groupby(keys, sort=False).head(1).index
+    table["chosen"] = table.index.isin(order)
+    grid = table.groupby(SUBCLAIM_CELL)[RATE].agg(["min", "max"]).reset_index()
+    table = table.merge(grid, on=SUBCLAIM_CELL)
+    table["at_edge"] = table["chosen"] & ((table[RATE] == table["min"]) | (table[RATE] == table["max"]))
+    table.loc[~table["chosen"], "at_edge"] = False
+    table["median_steps"] = table["median_steps"].replace(np.inf, np.nan)
+    return table[RATES_COLUMNS]
+
+
+def compared_runs(times: pd.DataFrame) -> pd.DataFrame:
+    """Every seed's run at its cell and initializer's chosen rate (:func:`rate_table`)."""
+    chosen = rate_table(times)
+    chosen = chosen[chosen["chosen"]][[*SUBCLAIM_CELL, "depth", "initializer", RATE]]
+    return times.merge(chosen, on=[*SUBCLAIM_CELL, "depth", "initializer", RATE], how="inner")
+
+
+def _change(depths: np.ndarray, values: np.ndarray) -> float:
+    """The least-squares slope of ``values`` on ``depths`` times the depth range (NaN with
+    fewer than 3 finite points or one depth)."""
+    ok = np.isfinite(values)
+    x, y = depths[ok].astype(float), values[ok]
+    if len(x) < 3 or np.ptp(x) == 0:
+        return math.nan
+    slope = float(np.polyfit(x, y, 1)[0])
+    return slope * float(np.ptp(x))
+
+
+def seed_changes(compared: pd.DataFrame, params) -> pd.DataFrame:
+    """Per cell (without depth) and seed: ``orthogonal`` (the fitted change of ln T of the
+    orthogonal runs over the depth range) and ``ratio`` (of ln(T_gaussian / T_orthogonal),
+    over the depths where the seed has both), and the depth columns' log values."""
+    wide = compared.pivot_table(index=[*SUBCLAIM_CELL, "seed", "depth"], columns="initializer",
+                                values="fit_steps").reset_index()
+    for init in (params["orthogonal"], params["gaussian"]):
+        if init not in wide:
+            wide[init] = np.nan
+    wide["log_orthogonal"] = np.log(wide[params["orthogonal"]].astype(float))
+    wide["log_ratio"] = np.log(wide[params["gaussian"]].astype(float)) - wide["log_orthogonal"]
+    rows = []
+    for key, frame in wide.groupby([*SUBCLAIM_CELL, "seed"], sort=True):
+        depths = frame["depth"].to_numpy(float)
+        rows.append({**dict(zip([*SUBCLAIM_CELL, "seed"], key)),
+                     "orthogonal": _change(depths, frame["log_orthogonal"].to_numpy(float)),
+                     "ratio": _change(depths, frame["log_ratio"].to_numpy(float))})
+    return pd.DataFrame(rows, columns=[*SUBCLAIM_CELL, "seed", "orthogonal", "ratio"])
 
 
 def _name(key: dict, what: str) -> str:
     return " ".join([*(str(key[c]) for c in ("arch", "activation", "optimizer")), what])
 
 
-def seed_slopes(times: pd.DataFrame) -> pd.DataFrame:
-    """Per cell (without depth), initializer and seed: the slope of ``fit_steps`` on depth
-    (:func:`~initstudy.analysis.time_to_threshold.depth_slopes` over the seed's runs)."""
-    rows = []
-    for key, frame in times.groupby([*SUBCLAIM_CELL, "initializer"], sort=True):
-        slopes = depth_slopes(frame, by="seed", y="fit_steps")
-        rows.append(slopes[["seed", "slope", "intercept"]].assign(**dict(zip([*SUBCLAIM_CELL, "initializer"], key))))
-    return pd.concat(rows, ignore_index=True)
-
-
 @register("saxe2013", parts={
-    "orthogonal_slope": SLOPE,
-    "gaussian_slope": SLOPE,
-    "slope_difference": "slope(gaussian) - slope(orthogonal) (steps/layer)",
-    "unresolved": "share of runs whose time to threshold is only a bound",
+    "orthogonal_flat": "change of ln(steps to threshold), orthogonal, over the depth range",
+    "ratio_growth": "change of ln(T_gaussian / T_orthogonal) over the depth range",
+    "unresolved": "share of the compared runs whose time to threshold is only a bound",
 }, params=PARAMS)
 def saxe2013(tables, params) -> pd.DataFrame:
-    times = run_times(tables, params)
-    slopes = seed_slopes(times)
+    compared = compared_runs(run_times(tables, params))
+    changes = seed_changes(compared, params)
+    label = f"{params['gaussian']} / {params['orthogonal']}"
     parts = []
-    for part, which in (("orthogonal_slope", "orthogonal"), ("gaussian_slope", "gaussian")):
-        chosen = slopes[slopes["initializer"] == params[which]]
-        parts.append(chosen.assign(part=part, value=chosen["slope"],
-                                   subclaim=[_name(r, r["initializer"]) for r in chosen.to_dict("records")]))
-    wide = slopes.pivot_table(index=[*SUBCLAIM_CELL, "seed"], columns="initializer", values="slope").reset_index()
-    label = f"{params['gaussian']} - {params['orthogonal']}"
-    difference = wide[[*SUBCLAIM_CELL, "seed"]].assign(
-        part="slope_difference", initializer=label, value=wide[params["gaussian"]] - wide[params["orthogonal"]])
-    difference["subclaim"] = [_name(r, label) for r in difference.to_dict("records")]
-    parts.append(difference)
-    bound = times.assign(value=times["status"].isin([CENSORED, AT_FIRST_POINT]).astype(float))
-    unresolved = bound.groupby([*SUBCLAIM_CELL, "initializer", "seed"], sort=True)["value"].mean().reset_index()
-    unresolved["part"] = "unresolved"
-    unresolved["subclaim"] = [_name(r, r["initializer"]) for r in unresolved.to_dict("records")]
+    for part, column, what in (("orthogonal_flat", "orthogonal", params["orthogonal"]),
+                               ("ratio_growth", "ratio", label)):
+        frame = changes.assign(part=part, value=changes[column], initializer=what)
+        frame["subclaim"] = [_name(r, what) for r in frame.to_dict("records")]
+        parts.append(frame)
+    bound = compared.assign(value=compared["status"].isin([CENSORED, AT_FIRST_POINT]).astype(float))
+    unresolved = bound.groupby([*SUBCLAIM_CELL, "seed"], sort=True)["value"].mean().reset_index()
+    both = f"{params['orthogonal']}+{params['gaussian']}"
+    unresolved = unresolved.assign(part="unresolved", initializer=both)
+    unresolved["subclaim"] = [_name(r, f"{both} runs") for r in unresolved.to_dict("records")]
     parts.append(unresolved)
     columns = ["part", "subclaim", "seed", "value", *SUBCLAIM_CELL, "initializer"]
     return pd.concat([p[columns] for p in parts], ignore_index=True).dropna(subset=["value"])
 
 
-def _fitted_band(frame: pd.DataFrame, depths: np.ndarray, confidence: float) -> pd.DataFrame:
-    """The pooled least-squares line of ``fit_steps`` on depth over ``frame``'s runs, at
-    ``depths``, with the confidence band of the mean time: ŷ(x) ± t_{(1+c)/2, n−2} s
-    sqrt(1/n + (x − x̄)² / Sxx), s² the residual variance (the interval R's
-    ``predict(lm, interval = "confidence")`` gives); NaN with fewer than 3 runs or one depth."""
-    ok = frame[np.isfinite(frame["fit_steps"].to_numpy(float))]
-    x, y = ok["depth"].to_numpy(float), ok["fit_steps"].to_numpy(float)
-    n = len(x)
-    if n < 3 or len(np.unique(x)) < 2:
-        return pd.DataFrame({"depth": depths, "mean": np.nan, "ci_low": np.nan, "ci_high": np.nan})
-    fit = scipy.stats.linregress(x, y)
-    fitted = fit.intercept + fit.slope * depths
-    residual = y - (fit.intercept + fit.slope * x)
-    s = math.sqrt(float(residual @ residual) / (n - 2))
-    half = scipy.stats.t.ppf((1 + confidence) / 2, n - 2) * s * np.sqrt(
-        1 / n + (depths - x.mean()) ** 2 / float(((x - x.mean()) ** 2).sum()))
-    return pd.DataFrame({"depth": depths, "mean": fitted, "ci_low": fitted - half, "ci_high": fitted + half})
-
-
 @figure_tables("saxe2013")
 def saxe2013_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
-    """``times``: every run's time to threshold (``steps``, NaN when censored;
-    ``last_steps``; ``status``; ``fit_steps``); ``lines``: per cell and initializer the
-    pooled least-squares line of time on depth over all its runs with the confidence band
-    of the mean time (level 1 − alpha of ``orthogonal_slope``'s rule, else 0.95);
-    ``slopes``: per cell, one row per seed slope (``kind`` = ``seed``) of each slope part,
-    then (``kind`` = ``pooled``) its pooled slope with the t interval of
-    :func:`~initstudy.analysis.time_to_threshold.depth_slopes` (the difference: the Welch
-    interval of :func:`~initstudy.analysis.time_to_threshold.slope_difference`), the
-    interval of its rule's test over the seed slopes (``rule_low``, ``rule_high``: the
-    verdict's), its rule's direction and bounds (blank and NaN without a rule). With the same depths in every
-    seed the pooled slope is the mean of the seed slopes (a least-squares slope is linear
-    in the times, with weights fixed by the depths), the verdict's estimate."""
-    alpha = rules.get("orthogonal_slope", {}).get("alpha", 0.05)
+    """``times``: every run's time to threshold at every rate (``steps``, NaN when
+    censored; ``last_steps``; ``status``; ``fit_steps``) and ``chosen`` (the run is at its
+    cell and initializer's chosen rate: a compared run); ``rates``: :func:`rate_table`
+    (per depth, initializer and rate the median time, and which rate was chosen: the
+    mechanism check that the best rate falls with depth); ``changes``: per cell, one row
+    per seed (``kind`` = ``seed``) of each fitted-change part, then (``kind`` = ``mean``)
+    their mean with the interval of its rule's test (the verdict's), the rule's direction
+    and bounds (blank and NaN without a rule)."""
     times = run_times(tables, params)
-    per_seed = seed_slopes(times)
-    lines, slopes = [], []
-    label = f"{params['gaussian']} - {params['orthogonal']}"
-    for key, cell in times.groupby(SUBCLAIM_CELL, sort=True):
+    compared = compared_runs(times)
+    rates = rate_table(times)
+    keys = [*SUBCLAIM_CELL, "depth", "initializer", RATE]
+    times = times.merge(compared[["run_id"]].assign(chosen=True), on="run_id", how="left")
+    times["chosen"] = times["chosen"].fillna(False).astype(bool)
+    changes = seed_changes(compared, params)
+    rows = []
+    for key, cell in changes.groupby(SUBCLAIM_CELL, sort=True):
         names = dict(zip(SUBCLAIM_CELL, key))
-        depths = np.sort(cell["depth"].unique()).astype(float)
-        for init, frame in cell.groupby("initializer", sort=True):
-            lines.append(_fitted_band(frame, depths, 1 - alpha).assign(**names, initializer=init))
-        pooled = depth_slopes(cell, y="fit_steps", confidence=1 - alpha).set_index("initializer")
-        seeds = per_seed[np.logical_and.reduce([per_seed[c] == v for c, v in names.items()])]
-        for part, which in SLOPE_PARTS.items():
-            bounds = boundaries(rules[part]) if part in rules else ()
+        for part, column in CHANGE_PARTS.items():
+            rule = rules.get(part)
+            bounds = boundaries(rule) if rule else ()
             low, high = (bounds[0], bounds[-1]) if bounds else (math.nan, math.nan)
-            if which is None:
-                wide = seeds.pivot_table(index="seed", columns="initializer", values="slope")
-                values = wide[params["gaussian"]] - wide[params["orthogonal"]]
-                diff = slope_difference(pooled.reset_index(), params["gaussian"], params["orthogonal"],
-                                        confidence=1 - alpha)
-                summary = {"slope": diff["difference"], "ci_low": diff["ci_low"], "ci_high": diff["ci_high"]}
-                init = label
-            else:
-                init = params[which]
-                values = seeds[seeds["initializer"] == init].set_index("seed")["slope"]
-                summary = pooled.loc[init, ["slope", "ci_low", "ci_high"]].to_dict()
-            decided = decide(values.to_numpy(float), rules[part]) if part in rules else {}
-            fields = {**names, "part": part, "initializer": init, "direction": rules.get(part, {}).get("direction", ""),
-                      "bound_low": low, "bound_high": high}
-            slopes += [{**fields, "kind": "seed", "seed": seed, "slope": value} for seed, value in values.items()]
-            slopes.append({**fields, "kind": "pooled", **summary, "rule_low": decided.get("ci_low", math.nan),
-                           "rule_high": decided.get("ci_high", math.nan)})
-    times_table = times[[*SUBCLAIM_CELL, "depth", "initializer", "seed", "steps", "status", "last_steps",
-                         "fit_steps"]]
-    return {"times": times_table, "lines": pd.concat(lines, ignore_index=True),
-            "slopes": pd.DataFrame(slopes, columns=SLOPES_COLUMNS)}
+            values = cell.set_index("seed")[column].dropna()
+            fields = {**names, "part": part, "direction": rule["direction"] if rule else "", "bound_low": low,
+                      "bound_high": high}
+            rows += [{**fields, "kind": "seed", "seed": seed, "value": v} for seed, v in values.items()]
+            decided = decide(values.to_numpy(float), rule) if rule and len(values) else {}
+            rows.append({**fields, "kind": "mean", "value": float(values.mean()) if len(values) else math.nan,
+                         "ci_low": decided.get("ci_low", math.nan), "ci_high": decided.get("ci_high", math.nan)})
+    times_table = times[[*keys, "seed", "steps", "status", "last_steps", "fit_steps", "chosen"]]
+    return {"times": times_table, "rates": rates, "changes": pd.DataFrame(rows, columns=CHANGES_COLUMNS)}

@@ -22,19 +22,31 @@ logits are larger), while chance is the same for every cell.
 Prediction for a cell (activation, sigma_b2, sigma_w2, depth): trainable iff
 L < ``multiple`` · xi_c(sigma_w2, sigma_b2).
 
-Parts (one sub-claim per setting: dataset, arch, activation, optimizer and sigma_b2):
+A σ-blind baseline: the rule "trainable iff depth < c", one cutoff c for every sigma_w2,
+c from the grid's depths plus "every depth" (c below the shallowest depth: nothing
+trains; above the deepest: everything does). Its best c is chosen per setting and seed,
+on that seed's own runs, the c of the highest agreement: in-sample, so the choice favours
+the baseline, and per seed, so that each seed's value depends on its runs alone.
 
-``agreement``         per depth and seed, the share of the grid's sigma_w2 at which the
-                      measured trainability agrees with the prediction (their mean over
-                      depths and seeds is the agreement rate over all runs, the grid
-                      being complete); depths × seeds values;
-``peak_at_critical``  per depth and seed, |log2(s / sigma_w2*)| of the sigma_w2 = s of
-                      highest final train accuracy (ties: the mean over the tied s),
-                      sigma_w2* = the critical value (:func:`meanfield.critical_sigma_w2`),
-                      at the depths where the theory leaves at most ``peak_share`` of the
-                      grid's sigma_w2 trainable: at shallower depths most of the grid
-                      trains and the best sigma_w2 says how fast, not how deep, a network
-                      trains.
+Parts (one sub-claim per setting: dataset, arch, activation, optimizer and sigma_b2), one
+value per seed: the seed is the block (one data split and batch order shared by every run
+of that seed, and the cutoff is chosen per seed), so the depths of a seed are not
+independent values and are pooled within it:
+
+``agreement``         the share of the seed's (sigma_w2, depth) cells at which the measured
+                      trainability agrees with the prediction L < multiple xi_c, minus the
+                      share at which it agrees with the seed's best σ-blind cutoff: how
+                      much the theory's sigma_w2-dependence explains beyond depth alone
+                      (paired by seed: both shares are of the same runs);
+``peak_at_critical``  the mean over the seed's peak depths of |log2(s / sigma_w2*)|, s the
+                      sigma_w2 of highest final train accuracy at that depth (ties: the
+                      mean over the tied s), sigma_w2* the critical value
+                      (:func:`meanfield.critical_sigma_w2`); the peak depths are those
+                      where the theory leaves at most ``peak_share`` of the grid's sigma_w2
+                      trainable: at shallower depths most of the grid trains and the best
+                      sigma_w2 says how fast, not how deep, a network trains. A check of
+                      the mechanism (the depth scale diverges at the order-to-chaos
+                      transition), not of the predicted boundary itself.
 """
 
 from __future__ import annotations
@@ -53,7 +65,8 @@ from initstudy.analysis.claims.registry import ClaimError, figure_tables, regist
 PARAMS = {"multiple": 6.0, "margin": 0.05, "peak_share": 0.5, "curve_points": 24}
 #: The columns that set the theory apart within a study: a sub-claim per setting.
 SETTING = ["dataset", "arch", "activation", "optimizer", "sigma_b2"]
-AGREEMENT = "share of sigma_w2 where trainability agrees with L < multiple xi_c"
+AGREEMENT = ("agreement of trainability with L < multiple xi_c minus that of the best "
+             "sigma-blind depth cutoff (per seed)")
 PEAK = "|log2(best sigma_w2 / critical sigma_w2)|"
 
 
@@ -116,6 +129,31 @@ def _peak(group: pd.DataFrame) -> float:
     return float(np.mean(np.abs(np.log2(best["sigma_w2"] / best["critical_sigma_w2"]))))
 
 
+def cutoff_agreement(block: pd.DataFrame) -> tuple[float, float]:
+    """(c, share): the σ-blind cutoff "trainable iff depth < c" that agrees best with the
+    block's measured trainability, and its share of agreeing runs. The candidates are the
+    block's depths and +inf (everything trains); the shallowest depth means nothing
+    trains. Ties go to the smallest c (any tied c scores the same)."""
+    depths, trained = block["depth"].to_numpy(float), block["trainable"].to_numpy(bool)
+    candidates = [*sorted(set(depths)), math.inf]
+    shares = [float(((depths < c) == trained).mean()) for c in candidates]
+    best = int(np.argmax(shares))
+    return candidates[best], shares[best]
+
+
+def seed_agreement(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per setting and seed: the theory's share of agreeing runs (``theory``), the best
+    σ-blind cutoff (``cutoff``) and its share (``baseline``), and their difference
+    (``difference``), from :func:`measured` runs."""
+    rows = []
+    for (*setting, seed), block in runs.groupby([*SETTING, "seed"], sort=True):
+        cutoff, baseline = cutoff_agreement(block)
+        theory = float((block["trainable"] == block["predicted"]).mean())
+        rows.append({**dict(zip(SETTING, setting)), "seed": seed, "theory": theory, "cutoff": cutoff,
+                     "baseline": baseline, "difference": theory - baseline, "n": len(block)})
+    return pd.DataFrame(rows, columns=[*SETTING, "seed", "theory", "cutoff", "baseline", "difference", "n"])
+
+
 @register("schoenholz2017", parts={"agreement": AGREEMENT, "peak_at_critical": PEAK}, params=PARAMS)
 def schoenholz2017(tables, params) -> pd.DataFrame:
     runs = measured(tables.runs, params)
@@ -123,14 +161,18 @@ def schoenholz2017(tables, params) -> pd.DataFrame:
     for setting, group in runs.groupby(SETTING, sort=True):
         name = _name(setting)
         keys = dict(zip(SETTING[:4], setting[:4]))
-        for (depth, seed), block in group.groupby(["depth", "seed"], sort=True):
-            rows.append({**keys, "depth": depth, "seed": seed, "part": "agreement",
-                         "subclaim": f"{name} (depths x seeds)",
-                         "value": float((block["trainable"] == block["predicted"]).mean())})
-        for (depth, seed), block in group.groupby(["depth", "seed"], sort=True):
-            if block["predicted"].mean() <= params["peak_share"]:
-                rows.append({**keys, "depth": depth, "seed": seed, "part": "peak_at_critical",
-                             "subclaim": f"{name} (deep depths x seeds)", "value": _peak(block)})
+        agreement = seed_agreement(group)
+        depths = "+".join(str(d) for d in sorted(group["depth"].unique()))
+        for row in agreement.itertuples(index=False):
+            rows.append({**keys, "depth": depths, "seed": row.seed, "part": "agreement",
+                         "subclaim": f"{name} (per seed)", "value": row.difference})
+        share = group.groupby("depth")["predicted"].mean()
+        deep = sorted(share.index[share <= params["peak_share"]])
+        for seed, block in group[group["depth"].isin(deep)].groupby("seed", sort=True):
+            peaks = [_peak(at_depth) for _, at_depth in block.groupby("depth", sort=True)]
+            rows.append({**keys, "depth": "+".join(str(d) for d in deep), "seed": seed,
+                         "part": "peak_at_critical", "subclaim": f"{name} (per seed, peak depths)",
+                         "value": float(np.mean(peaks))})
     return pd.DataFrame(rows, columns=[*SETTING[:4], "depth", "seed", "part", "subclaim", "value"])
 
 
@@ -155,7 +197,9 @@ def schoenholz2017_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
     """``trainability``: per setting, sigma_w2 and depth, the mean final train accuracy
     over seeds, the share of seeds that trained, the prediction, multiple · xi_c, chance
     and the trainability threshold; ``theory``: the curve multiple · xi_c(sigma_w2) per
-    setting (:func:`theory_curve`, ``curve_points`` points over the grid's range)."""
+    setting (:func:`theory_curve`, ``curve_points`` points over the grid's range);
+    ``agreement``: per setting and seed, the theory's and the best σ-blind cutoff's
+    agreement (:func:`seed_agreement`: the values of the ``agreement`` part)."""
     runs = measured(tables.runs, params)
     keys = [*SETTING, "sigma_w2", "depth"]
     cells = runs.groupby(keys, sort=True).agg(
@@ -167,4 +211,5 @@ def schoenholz2017_tables(tables, params, rules) -> dict[str, pd.DataFrame]:
     curves = [theory_curve(activation, sigma_b2, group["sigma_w2"].min(), group["sigma_w2"].max(),
                            params["curve_points"], params["multiple"])
               for (activation, sigma_b2), group in runs.groupby(["activation", "sigma_b2"], sort=True)]
-    return {"trainability": cells, "theory": pd.concat(curves, ignore_index=True)}
+    return {"trainability": cells, "theory": pd.concat(curves, ignore_index=True),
+            "agreement": seed_agreement(runs)}
