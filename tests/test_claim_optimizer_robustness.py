@@ -66,15 +66,32 @@ def parts(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_the_config_states_four_subclaims_that_can_fail_with_its_seeds():
-    """2 depths x 2 robust optimizers, 8 seeds: 4 x 2 / 2**8 = 0.031 <= 0.05."""
+    """2 depths x 2 robust optimizers, 10 evaluation seeds: 4 x 2 / 2**10 = 0.008 <= 0.05
+    (8 would do); tuned in two stages on selection seeds that are not evaluation seeds."""
     family, params, rules = resolve(CLAIM)
     assert family.name == "optimizer_robustness" and list(rules) == ["narrower_spread"]
     assert params == {"robust": ["adam", "rmsprop"], "baseline": "momentum", "depths": [10, 30]}
     assert rules["narrower_spread"]["direction"] == "greater" and rules["narrower_spread"]["min_effect"] == 0.01
-    assert CONFIG["grid"]["seeds"] == list(SEEDS) and CONFIG["tuning"]["selection_seeds"] is None
-    table = verdicts(study(momentum_spread(0.3, 0.05)))
+    seeds = CONFIG["grid"]["seeds"]
+    assert seeds == list(range(10)) and not set(CONFIG["tuning"]["selection_seeds"]) & set(seeds)
+    table = verdicts(study(momentum_spread(0.3, 0.05), seeds=seeds))
     claim = table.iloc[0]
-    assert claim["n_parts"] == 4 and claim["n"] == 8 and claim["fail_min_p"] == pytest.approx(4 * 2 / 2**8)
+    assert claim["n_parts"] == 4 and claim["n"] == 10 and claim["fail_min_p"] == pytest.approx(4 * 2 / 2**10)
+
+
+def test_the_claim_shares_the_default_studys_adam_runs(tmp_path):
+    """The default study lists the claim, and the claim's Adam runs are the study's own:
+    the same records (a record's path is its run's identity: fields and every setting
+    that changes its numbers), so they train once."""
+    from initstudy.study import stages
+    from initstudy.train.pending import pending
+
+    default = study_config.load(REPO / "config" / "config.yaml")
+    assert "optimizer_robustness" in default["claims"]
+    study_records = set(pending(default, tmp_path, stages.planned_runs(default)).records.values())
+    claim = pending(CONFIG, tmp_path, stages.planned_runs(CONFIG))
+    adam = [claim.records[run.run_id] for run in claim.runs if run.optimizer == "adam"]
+    assert len(adam) == 2 * 5 * (3 * 2 + 10) and set(adam) <= study_records
 
 
 def test_pass_when_momentum_spreads_more_at_every_seed():

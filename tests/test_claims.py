@@ -429,8 +429,8 @@ def test_claim_configs_validate_and_resolve():
         cfg = study_config.load(path)
         fam, params, rules = resolve(cfg["claim"])
         assert set(rules) <= set(fam.parts), path
-        # a value per seed and pooled level; schoenholz2017's are per depth and seed
-        per = [*params.get("pool", []), *(["depth"] if fam.name == "schoenholz2017" else [])]
+        # a value per seed and pooled level
+        per = list(params.get("pool", []))
         values = len(cfg["grid"]["seeds"]) * math.prod(len(cfg["grid"][grid_key[c]]) for c in per)
         for r in rules.values():
             assert rule.minimum_seeds(r["test"], r["alpha"]) <= values, path
@@ -467,9 +467,22 @@ def write_study(folder: Path, tables: Tables) -> Path:
     return folder
 
 
+def one_stage_config(name: str, folder: Path) -> Path:
+    """Claim ``name``'s config at one fixed rate, written to ``folder/<name>.yaml`` (the
+    synthetic tables here have no rates to tune among; the two-stage protocol, which
+    he2015 uses, is tested in test_tuning.py and test_tuning_workflow.py)."""
+    cfg = yaml.safe_load((REPO / "config" / "claims" / f"{name}.yaml").read_text())
+    cfg.pop("tuning", None)
+    cfg["grid"].pop("learning_rates", None)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
 def test_claim_verb_writes_the_verdict_and_figure_tables(tmp_path, capsys):
     study = write_study(tmp_path / "he2015", he_study(he_accuracy()))
-    config = REPO / "config" / "claims" / "he2015.yaml"
+    config = one_stage_config("he2015", tmp_path)
     assert cli.main(["claim", f"--config={config}", f"--tables-dir={study}", f"--out-dir={study}",
                      f"--registry={tmp_path / 'registry.yaml'}"]) == 0
     verdict = pd.read_csv(study / paths.CLAIM_VERDICT)
@@ -485,7 +498,7 @@ def test_a_claims_own_zeros_runs_are_checked_before_it_is_decided(tmp_path, caps
     broken = zeros_study(lambda a, d, s: 0.6 if (a, d) == ("tanh", 10) else 0.1).runs
     tables = he_study(he_accuracy())
     study = write_study(tmp_path / "he2015", tables._replace(runs=pd.concat([tables.runs, broken])))
-    config = REPO / "config" / "claims" / "he2015.yaml"
+    config = one_stage_config("he2015", tmp_path)
     status = cli.main(["claim", f"--config={config}", f"--tables-dir={study}", f"--out-dir={study}"])
     assert status == 3
     assert "symmetry control violated: mnist1d/mlp/tanh/adam/d10: " in capsys.readouterr().err
@@ -508,7 +521,7 @@ def claims_csv(tmp_path: Path) -> Path:
     verdicts = []
     for name, tables in studies.items():
         folder = write_study(tmp_path / name, tables)
-        config = REPO / "config" / "claims" / f"{name}.yaml"
+        config = one_stage_config(name, tmp_path / "configs")
         assert cli.main(["claim", f"--config={config}", f"--tables-dir={folder}", f"--out-dir={folder}",
                          f"--registry={tmp_path / 'registry.yaml'}"]) == 0
         verdicts.append(str(folder / paths.CLAIM_VERDICT))

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
-from test_claims import he_accuracy, he_study, write_study
+from test_claims import he_accuracy, he_study, one_stage_config, write_study
 
 from initstudy import cli
 from initstudy.analysis.claims import evaluate, registration
@@ -127,7 +127,7 @@ def test_the_claim_verb_writes_the_hash_and_status_into_verdict_and_claims_table
     registry = tmp_path / "registry.yaml"
     registration.register("he2015", study_config.load(CONFIG), registry, tmp_path / "runs")
     study = write_study(tmp_path / "he2015", he_study(he_accuracy()))
-    assert cli.main(["claim", f"--config={CONFIG}", f"--tables-dir={study}", f"--out-dir={study}",
+    assert cli.main(["claim", f"--config={one_stage_config('he2015', tmp_path / 'configs')}", f"--tables-dir={study}", f"--out-dir={study}",
                      f"--registry={registry}"]) == 0
     verdict = pd.read_csv(study / paths.CLAIM_VERDICT)
     assert set(verdict["registration"]) == {"registered"}

@@ -116,3 +116,26 @@ def test_the_sensitivity_figure_has_a_log_rate_panel_per_depth_and_setting_with_
     assert [ax.get_title() for ax in panels] == ["relu, depth 10", "tanh, depth 10", "relu, depth 30"]
     assert all(ax.get_xscale() == "log" and len(ax.get_lines()) == 2 for ax in panels)
     assert [t.get_text() for t in panels[0].get_xticklabels()] == ["0.0003", "0.001", "0.003"]
+
+
+def test_a_two_stage_claim_decides_on_its_compared_runs_only():
+    """evaluate.compared_tables: a claim config with selection seeds hands its family each
+    initializer at the rate chosen on those seeds' validation accuracy, over the grid's
+    seeds only, and every other table cut to those runs; a one-stage claim keeps all."""
+    from initstudy.analysis.claims import evaluate
+    from initstudy.analysis.claims.registry import Tables
+
+    frame = runs().assign(run_id=lambda f: [f"r{i}" for i in range(len(f))])
+    history = frame[["run_id"]].assign(epoch=1)
+    tables = Tables(frame, history, history.copy(), None, None)
+    # the keys compared_tables reads, as a checked config has them
+    cfg = {"grid": {"seeds": [2, 3, 4, 5]}, "tuning": {"selection_seeds": [0, 1]},
+           "stats": {"diverged_policy": "chance"}}
+    compared = evaluate.compared_tables(tables, cfg)
+    chosen = tuning.choose_rates(frame, "chance", [0, 1]).set_index("initializer")[tuning.RATE]
+    assert set(compared.runs["seed"]) == {2, 3, 4, 5} and len(compared.runs) == 2 * 4
+    assert all(chosen[i] == r for i, r in compared.runs[["initializer", tuning.RATE]].itertuples(index=False))
+    assert set(compared.history["run_id"]) == set(compared.signal["run_id"]) == set(compared.runs["run_id"])
+    assert compared.weights is None and compared.jacobian is None
+    del cfg["tuning"]["selection_seeds"]
+    assert evaluate.compared_tables(tables, cfg) is tables

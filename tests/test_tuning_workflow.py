@@ -9,6 +9,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from test_workflow import copy_workflow, job_counts, snakemake
 
@@ -78,11 +79,30 @@ def test_the_comparisons_take_each_initializer_at_its_rate_within_each_width(one
 def test_a_fourth_rate_trains_exactly_its_runs(one_stage, tmp_path):
     grown = copy.deepcopy(GRID)
     grown["grid"]["learning_rates"]["adam"] = [*RATES, 0.001]
-    (one_stage / "config" / "config.yaml").write_text(__import__("yaml").safe_dump(grown))
+    (one_stage / "config" / "config.yaml").write_text(yaml.safe_dump(grown))
     proc = snakemake(one_stage, "-n", "results/stats/friedman.csv")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "initstudy: study: 48 runs: 36 done, 12 new, 0 stale" in proc.stderr
     assert job_counts(proc.stdout + proc.stderr)["train"] == 2
+
+
+#: A two-stage claim beside the two-stage study: the study's Adam runs (same settings,
+#: seeds and selection seeds, so the same identities) and momentum runs of its own.
+CLAIM = "tiny_robustness"
+MOMENTUM_RATES = [0.01, 0.1]
+
+
+def two_stage_claim(study: dict) -> dict:
+    claim = copy.deepcopy(study)
+    claim["grid"]["optimizers"] = ["adam", "momentum"]
+    claim["grid"]["learning_rates"]["momentum"] = MOMENTUM_RATES
+    del claim["claims"], claim["controls"]
+    claim["claim"] = {"hypothesis": "Adam narrows the spread of tuned accuracy over initializers.",
+                      "source": {"paper": "test", "figure": "none"}, "statistic": "optimizer_robustness",
+                      "params": {"robust": ["adam"], "baseline": "momentum", "depths": [2]},
+                      "test": "sign_flip", "alpha": 0.05,
+                      "rules": {"narrower_spread": {"direction": "greater", "min_effect": 0.0}}}
+    return claim
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +110,13 @@ def two_stage(tmp_path_factory):
     study = copy.deepcopy(GRID)
     study["grid"]["seeds"] = [0, 1, 2]
     study["tuning"] = {"selection_seeds": [100, 101]}  # disjoint from the evaluation seeds
+    study["claims"] = [CLAIM]
     workdir = copy_workflow(tmp_path_factory.mktemp("two_stage"), study)
+    (workdir / "config" / "claims" / f"{CLAIM}.yaml").write_text(yaml.safe_dump(two_stage_claim(study)))
     dry = snakemake(workdir, "-n", "results/stats/friedman.csv")
     assert dry.returncode == 0, dry.stderr[-3000:]
-    proc = snakemake(workdir, "results/stats/friedman.csv", "results/analysis/tuning.csv")
+    proc = snakemake(workdir, "results/stats/friedman.csv", "results/analysis/tuning.csv",
+                     f"results/claims/{CLAIM}/verdict.csv")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return workdir, dry, proc
 
@@ -133,6 +156,34 @@ def test_the_second_stage_trains_the_chosen_rate_on_the_evaluation_seeds(two_sta
 
 def test_a_finished_two_stage_study_plans_nothing(two_stage):
     workdir, _, _ = two_stage
-    proc = snakemake(workdir, "-n", "results/stats/friedman.csv")
+    proc = snakemake(workdir, "-n", "results/stats/friedman.csv", f"results/claims/{CLAIM}/verdict.csv")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_a_two_stage_claim_shares_the_studys_runs_and_decides_at_its_chosen_rates(two_stage):
+    """The claim's stage 1 trains beside the study's before the one checkpoint, which
+    chooses for both; its Adam runs are the study's own records (trained once), its
+    momentum runs train the chosen rate on the evaluation seeds, and its verdict is
+    decided on the evaluation seeds at the chosen rates."""
+    workdir, dry, proc = two_stage
+    # stage 1: Adam's 24 (the study's) and momentum's 2 rates x 2 widths x 2 inits x 2 seeds
+    assert f"initstudy: {CLAIM}: 40 runs: 0 done, 40 new, 0 stale" in dry.stderr
+    assert f"initstudy: {CLAIM} (both stages): 64 runs: 40 done, 24 new, 0 stale" in proc.stderr
+    study_runs = pd.read_parquet(workdir / "results" / "runs.parquet")
+    claim_runs = pd.read_parquet(workdir / "results" / "claims" / CLAIM / "runs.parquet")
+    adam = claim_runs[claim_runs["optimizer"] == "adam"].set_index("run_id")
+    assert len(adam) == len(study_runs) == 36
+    assert (adam.loc[study_runs["run_id"], "created"].to_numpy() == study_runs["created"].to_numpy()).all()
+    momentum = claim_runs[claim_runs["optimizer"] == "momentum"]
+    chosen = argmax_rates(momentum[momentum["seed"].isin([100, 101])])
+    selection = pd.read_csv(workdir / "results" / "claims" / CLAIM / "selection.csv")
+    at_momentum = selection[selection["optimizer"] == "momentum"]
+    assert {(w, i): r for w, i, r in at_momentum[[*KEY, "learning_rate"]].itertuples(index=False)} == chosen
+    evaluation = momentum[momentum["seed"].isin([0, 1, 2])]
+    assert len(evaluation) == 12
+    assert all(chosen[(w, i)] == r for w, i, r in evaluation[[*KEY, "learning_rate"]].itertuples(index=False))
+    # one sub-claim per width, each with a value per evaluation seed
+    verdict = pd.read_csv(workdir / "results" / "claims" / CLAIM / "verdict.csv")
+    parts = verdict[verdict["level"] == "part"]
+    assert len(parts) == 2 and set(parts["n"]) == {3}

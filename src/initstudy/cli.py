@@ -202,7 +202,7 @@ def cmd_claim(args) -> int:
         raise UsageError(f"--config {args.config}: no 'claim' section; a claim config states its hypothesis, "
                          "statistic and rules under 'claim'")
     name = evaluate.claim_name(args.config)
-    tables = evaluate.read_tables(args.tables_dir)
+    tables = evaluate.compared_tables(evaluate.read_tables(args.tables_dir), cfg)
     out = Path(args.out_dir)
     try:  # the claim's own zeros runs first: a broken pipeline decides nothing
         evaluate.controls(tables)

@@ -15,6 +15,8 @@ from initstudy.study import catalog as study_catalog
 from initstudy.study import config as study_config
 from initstudy.study import paths as study_paths
 from initstudy.study import publish as study_publish
+from initstudy.study import stages as study_stages
+from initstudy.train import pending as pending_runs
 
 try:
     study_config.check(config)
@@ -99,36 +101,88 @@ def report_caption(entry):
     return path
 
 
-# The inputs of the study's tables (rule aggregate, 2_tables.smk), which read the training
-# state of 1_train.smk and, for a two-stage study, the checkpoint select_rates.
-def study_table_inputs(wildcards):
-    """What the study's tables wait for: its records' train jobs and its record list. A
-    two-stage study's include stage 2, planned (packs and manifests) from the
-    checkpoint's choice; a record another study's pending pack already writes is left
-    to that pack."""
-    if not study_stages.two_stage(config):
+def stage_one(cfg):
+    """What is known to train of study `cfg` when the workflow is parsed: its grid, or for
+    a two-stage study (tuning.selection_seeds) its selection stage, whose evaluation runs
+    follow from its checkpoint (2_tables.smk)."""
+    if study_stages.two_stage(cfg):
+        return pending_runs.pending(cfg, runs=study_stages.study_runs(cfg, None))
+    return pending_runs.pending(cfg)
+
+
+# The inputs of each study's tables (rule aggregate and the claims' tables, 2_tables.smk),
+# which read the training state of 1_train.smk and, for a two-stage study, its checkpoint.
+STAGE_TWO = {}
+
+
+def selection_list(key):
+    """The name of two-stage study `key`'s list of selection records."""
+    return "selection" if key == "study" else f"{key}-selection"
+
+
+def selection_table(key):
+    """Where the checkpoint select_rates writes two-stage study `key`'s choice."""
+    return study_paths.SELECTION if key == "study" else study_paths.claim_selection(key)
+
+
+def stage_two():
+    """Stage 2 of every two-stage study (TWO_STAGE: the main one and its claims), planned
+    once every checkpoint has chosen: each study's runs of both stages, and the packs
+    (manifests written) of the evaluation runs no stage-1 pack writes. Planned together,
+    so a run two studies share (a claim that reuses the study's runs) trains once."""
+    if not STAGE_TWO:
+        checkpoints.select_rates.get()  # every study's choice, made at once
+        states = {}
+        for key in TWO_STAGE:
+            chosen = study_stages.read_choice(selection_table(key))
+            states[key] = pending_runs.pending(
+                STUDY_CONFIGS[key],
+                runs=study_stages.study_runs(STUDY_CONFIGS[key], chosen),
+            )
+        planned = set().union(*WORK.records.values())
+        own = [
+            (
+                dataclasses.replace(
+                    state,
+                    pending=[
+                        r
+                        for r in state.pending
+                        if str(state.records[r.run_id]) not in planned
+                    ],
+                ),
+                STUDY_CONFIGS[key]["training"],
+            )
+            for key, state in states.items()
+        ]
+        evaluation = pending_runs.work(own, config["training"], TRAIN_SLOTS)
+        pending_runs.write_manifests(evaluation)
+        for key, state in states.items():
+            print(pending_runs.describe(state, f"{key} (both stages)"), file=sys.stderr)
+        STAGE_TWO.update(states=states, work=evaluation)
+    return STAGE_TWO
+
+
+def table_inputs_of(key):
+    """The input function of study `key`'s tables ("study" or a claim's name): its
+    records' train jobs and its record list; a two-stage study's include stage 2
+    (stage_two), known after its checkpoint."""
+
+    def inputs(wildcards):
+        if key not in TWO_STAGE:
+            state = STUDY_STATES[key]
+            records = pending_runs.table_inputs(state, WORK)
+        else:
+            planned = stage_two()
+            state = planned["states"][key]
+            records = list(
+                dict.fromkeys(
+                    pending_runs.table_inputs(state, WORK)
+                    + pending_runs.table_inputs(state, planned["work"])
+                )
+            )
         return {
-            "records": pending_runs.table_inputs(PENDING, WORK),
-            "record_list": str(pending_runs.write_record_list(PENDING, "study")),
+            "records": records,
+            "record_list": str(pending_runs.write_record_list(state, key)),
         }
-    chosen = study_stages.read_choice(checkpoints.select_rates.get().output[0])
-    state = pending_runs.pending(config, runs=study_stages.study_runs(config, chosen))
-    planned = set().union(*WORK.records.values())
-    own = dataclasses.replace(
-        state,
-        pending=[
-            r for r in state.pending if str(state.records[r.run_id]) not in planned
-        ],
-    )
-    evaluation = pending_runs.work(
-        [(own, config["training"])], config["training"], TRAIN_SLOTS
-    )
-    pending_runs.write_manifests(evaluation)
-    print(pending_runs.describe(state, "study (both stages)"), file=sys.stderr)
-    inputs = pending_runs.table_inputs(state, WORK) + pending_runs.table_inputs(
-        state, evaluation
-    )
-    return {
-        "records": list(dict.fromkeys(inputs)),
-        "record_list": str(pending_runs.write_record_list(state, "study")),
-    }
+
+    return inputs

@@ -7,23 +7,15 @@
 # one record per run and then its `.done` list, the job's output.
 from snakemake.exceptions import WorkflowError
 
-from initstudy.study import stages as study_stages
-from initstudy.train import pending as pending_runs
-
-# A two-stage study (config["tuning"]["selection_seeds"]) knows only its selection stage
-# here: its evaluation runs follow from the checkpoint select_rates (2_tables.smk).
-PENDING = (
-    pending_runs.pending(config, runs=study_stages.study_runs(config, None))
-    if study_stages.two_stage(config)
-    else pending_runs.pending(config)
-)
+# What is known to train when the workflow is parsed (stage_one, 0_common.smk).
+PENDING = stage_one(config)
 # Every study the workflow builds (the main one, its claims and its control studies,
 # 0_common.smk) trains through the same packs: a run two studies share under one
 # identity trains once. A control study's key is control-<name> (no claim's name has a
 # hyphen).
 STUDY_STATES = {
     "study": PENDING,
-    **{name: pending_runs.pending(cfg) for name, cfg in CLAIMS.items()},
+    **{name: stage_one(cfg) for name, cfg in CLAIMS.items()},
     **{f"control-{name}": pending_runs.pending(cfg) for name, cfg in CONTROLS.items()},
 }
 STUDY_CONFIGS = {
@@ -31,6 +23,16 @@ STUDY_CONFIGS = {
     **CLAIMS,
     **{f"control-{name}": cfg for name, cfg in CONTROLS.items()},
 }
+# The studies whose evaluation stage waits for a checkpoint (the main study, claims).
+TWO_STAGE = [
+    key for key in ("study", *CLAIMS) if study_stages.two_stage(STUDY_CONFIGS[key])
+]
+for control_name, control_config in CONTROLS.items():
+    if study_stages.two_stage(control_config):
+        sys.exit(
+            f"initstudy: controls: {control_name!r}: tuning.selection_seeds is set; a control "
+            "checks runs at fixed settings, expected no tuning stages"
+        )
 # As many train jobs run at once as the cores given hold (`--cores`, or the cluster's
 # jobs), so packs are cut to keep them all busy to the end.
 try:

@@ -16,31 +16,56 @@ TABLES_SHELL = (
 # The two-stage protocol: stage 1 (every rate, the selection seeds) trains as any study
 # does; this checkpoint chooses each cell and initializer's rate from its records
 # (validation accuracy only), and only then are stage 2's runs (the chosen rates, the
-# grid's seeds) known: the study's tables ask for them after it (study_table_inputs).
-if study_stages.two_stage(config):
+# grid's seeds) known: the tables ask for them after it (table_inputs_of). One
+# checkpoint chooses for every two-stage study (the main one and its claims, each from
+# its own selection runs), so that every stage-1 pack is planned, and can run, at once.
+if TWO_STAGE:
 
     checkpoint select_rates:
         input:
-            records=pending_runs.table_inputs(PENDING, WORK),
-            record_list=str(pending_runs.write_record_list(PENDING, "selection")),
+            records=list(
+                dict.fromkeys(
+                    record
+                    for key in TWO_STAGE
+                    for record in pending_runs.table_inputs(STUDY_STATES[key], WORK)
+                )
+            ),
+            record_lists=[
+                str(
+                    pending_runs.write_record_list(
+                        STUDY_STATES[key], selection_list(key)
+                    )
+                )
+                for key in TWO_STAGE
+            ],
             code=verb_code("select-rates"),
         output:
-            study_paths.SELECTION,
+            [selection_table(key) for key in TWO_STAGE],
         log:
             "logs/select_rates.log",
         localrule: True
         conda:
             "../envs/initstudy.yaml"
         params:
-            policy=config["stats"]["diverged_policy"],
+            commands=" && ".join(
+                f"python -m initstudy select-rates --records {pending_runs.record_list_path(selection_list(key))}"
+                f" --diverged-policy {STUDY_CONFIGS[key]['stats']['diverged_policy']}"
+                f" --out {selection_table(key)}"
+                for key in TWO_STAGE
+            ),
         shell:
-            "python -m initstudy select-rates --records {input.record_list:q}"
-            " --diverged-policy {params.policy} --out {output:q} > {log:q} 2>&1"
+            "({params.commands}) > {log:q} 2>&1"
+
+
+# The list's path is known before a checkpoint is (a dry run prints the command).
+TABLES_FROM_LIST = TABLES_SHELL.replace(
+    "{input.record_list:q}", "{params.record_list:q}"
+)
 
 
 rule aggregate:
     input:
-        unpack(study_table_inputs),
+        unpack(table_inputs_of("study")),
         code=verb_code("tables"),
     output:
         **study_paths.TABLES,
@@ -50,23 +75,20 @@ rule aggregate:
     conda:
         "../envs/initstudy.yaml"
     params:
-        # the list's path is known before a checkpoint is (a dry run prints the command)
         record_list=str(pending_runs.record_list_path("study")),
     shell:
-        TABLES_SHELL.replace("{input.record_list:q}", "{params.record_list:q}")
+        TABLES_FROM_LIST
 
 
 # Each claim's tables, as the study's, from its own records (a record the study and a
 # claim share is read by both).
 for claim_name in CLAIMS:
-    claim_state = STUDY_STATES[claim_name]
 
     rule:
         name:
             f"claim_tables_{claim_name}"
         input:
-            records=pending_runs.table_inputs(claim_state, WORK),
-            record_list=str(pending_runs.write_record_list(claim_state, claim_name)),
+            unpack(table_inputs_of(claim_name)),
             code=verb_code("tables"),
         output:
             **study_paths.claim_tables(claim_name),
@@ -76,8 +98,10 @@ for claim_name in CLAIMS:
         localrule: True
         conda:
             "../envs/initstudy.yaml"
+        params:
+            record_list=str(pending_runs.record_list_path(claim_name)),
         shell:
-            TABLES_SHELL
+            TABLES_FROM_LIST
 
 
 # Each control study's tables, as a claim's.

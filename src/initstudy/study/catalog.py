@@ -205,6 +205,8 @@ CLAIM_FIGURES = {a.name: a for a in (
 )}
 CLAIM_FILES = (
     Artifact("verdict", "claim", f"{CLAIM_DIR}/verdict.csv", "claim"),
+    # a two-stage claim's choice of rates (its config's tuning.selection_seeds), as SELECTION
+    Artifact("selection", "claim_selection", f"{CLAIM_DIR}/selection.csv", "select-rates"),
     Artifact("claims", "claims_table", f"{CLAIMS_DIR}/claims.csv", "claims-table", "Claims",
              "Every claim of ``config[\"claims\"]``, one row each: its hypothesis and source, the effect of the "
              "sub-claim that decides it with its confidence interval, the test's p and the smallest p the test "

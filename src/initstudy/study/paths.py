@@ -75,6 +75,11 @@ def claim_tables(name: str) -> dict[str, str]:
     return {a.name: catalog.claim_path(a.path, name) for a in catalog.of_kind("claim_tidy")}
 
 
+def claim_selection(name: str) -> str:
+    """A two-stage claim's choice of rates (as :data:`SELECTION` for the study)."""
+    return catalog.claim_path(catalog.of_kind("claim_selection")[0].path, name)
+
+
 def claim_figure_tables(name: str, statistic: str) -> dict[str, str]:
     """The tables claim ``name`` writes for its figure (its statistic's), name -> path;
     empty for a statistic without a figure."""

@@ -28,9 +28,11 @@ from typing import Any
 import pandas as pd
 
 from initstudy.analysis import controls as controls_of
+from initstudy.analysis import tuning
 from initstudy.analysis.claims import registration
 from initstudy.analysis.claims import rule as rules_of
 from initstudy.analysis.claims.registry import KEY_COLUMNS, SAMPLE_COLUMNS, ClaimError, Tables, resolve
+from initstudy.study import stages
 
 RESULT_COLUMNS = ["n", "estimate", "ci_low", "ci_high", "p_value", "p_holm", "min_p", "fail_min_p", "n_needed",
                   "verdict", "reason"]
@@ -57,6 +59,22 @@ def read_tables(tables_dir: str | Path) -> Tables:
                 else None for name in ("weights", "jacobian")}
     return Tables(*(pd.read_parquet(folder / f"{name}.parquet") for name in ("runs", "history", "signal")),
                   **optional)
+
+
+def compared_tables(tables: Tables, config: dict[str, Any]) -> Tables:
+    """The tables a claim decides on. A two-stage claim (its config's
+    ``tuning.selection_seeds``) compares each cell and initializer at its own rate, chosen
+    on the selection seeds' validation accuracy (:func:`initstudy.analysis.tuning.tune`,
+    the study's protocol), over the evaluation seeds (``grid.seeds``): its runs, and the
+    other tables' rows of those runs. Any other claim decides on all its runs (a family
+    that tunes does so itself)."""
+    if not stages.two_stage(config):
+        return tables
+    runs = tuning.tune(tables.runs, config["stats"]["diverged_policy"], config["tuning"]["selection_seeds"],
+                       config["grid"]["seeds"])["compared_runs"]
+    kept = set(runs["run_id"])
+    return Tables(*(table if table is None or name == "runs" else table[table["run_id"].isin(kept)]
+                    for name, table in zip(Tables._fields, tables._replace(runs=runs))))
 
 
 def _part_rows(samples: pd.DataFrame, part: str, rule: dict, quantity: str) -> list[dict]:

@@ -5,15 +5,19 @@ its own tuned learning rate, the choice of initializer matters less under Adam a
 RMSprop than under SGD (with momentum, the baseline), i.e. the spread of tuned test
 accuracy across initializers is smaller.
 
-Tuning (:mod:`initstudy.analysis.tuning`, one stage): for each cell (dataset, arch,
-activation, optimizer, depth, width) and initializer i, the rate with the highest mean
-final *validation* accuracy over all the claim's seeds,
+Tuning (:mod:`initstudy.analysis.tuning`): for each cell (dataset, arch, activation,
+optimizer, depth, width) and initializer i, the rate with the highest mean final
+*validation* accuracy over the selection seeds,
 
     η*(cell, i) = argmax_η  mean_s val_score(cell, i, η, s)      (ties: the smaller rate),
 
 and the tuned score of seed s is the test accuracy of that run at η*. The test set takes
 no part in the choice. A diverged run scores chance (1 / classes) on validation and
-test, the study's ``chance`` policy.
+test, the study's ``chance`` policy. A two-stage claim (``tuning.selection_seeds``) is
+handed its runs already tuned (:func:`initstudy.analysis.claims.evaluate.compared_tables`:
+chosen on the selection seeds, the evaluation seeds at η*), so the choice below finds
+one rate per cell and initializer; a one-stage claim trains every rate at every seed
+and is tuned here, over all its seeds.
 
 The spread of optimizer o at depth d and seed s, over the study's initializers I:
 
@@ -29,8 +33,8 @@ field the study has):
 ``narrower_spread``  value(r, d, s): the claim is a mean above the rule's bound (the
                      baseline's spread larger).
 
-Every rate must have trained at every seed (a claim config without
-``tuning.selection_seeds``). A seed enters a sub-claim only where both optimizers have a tuned score for every
+Every seed must have the same rates (every rate, one stage; the chosen one, two stages).
+A seed enters a sub-claim only where both optimizers have a tuned score for every
 initializer of the study (spreads over different sets of initializers are not
 comparable). The spread is a range: it grows with the per-run noise as well as with the
 initializers' differences, so an optimizer with noisier runs has a larger spread even
@@ -81,9 +85,10 @@ def _check(runs: pd.DataFrame, params: dict) -> None:
 
 
 def _check_one_stage(runs: pd.DataFrame) -> None:
-    """The choice sees every rate at every seed (one stage): a cell and initializer
-    whose seeds trained different sets of rates (a two-stage study's evaluation seeds,
-    or runs missing) would compare rates over different seeds."""
+    """The choice sees the same rates at every seed (every rate, one stage; the chosen
+    rate, a two-stage claim's compared runs): a cell and initializer whose seeds trained
+    different sets of rates (a two-stage study's runs untuned, or runs missing) would
+    compare rates over different seeds."""
     keys = [*CELL, "initializer"]
     per_seed = runs.groupby([*keys, "seed"], sort=True)[tuning.RATE].nunique().rename("at_seed").reset_index()
     per_seed = per_seed.merge(runs.groupby(keys)[tuning.RATE].nunique().rename("in_cell").reset_index(), on=keys)
@@ -93,7 +98,7 @@ def _check_one_stage(runs: pd.DataFrame) -> None:
         raise ClaimError(f"claim.statistic: optimizer_robustness tunes on every seed (one stage), but "
                          f"{common.label(row)} seed {row['seed']} has {row['at_seed']} of the cell's "
                          f"{row['in_cell']} learning rates ({len(short)} such seeds); expected every rate of "
-                         f"grid.learning_rates at every seed (no tuning.selection_seeds)")
+                         f"grid.learning_rates at every seed, or a two-stage claim's compared runs")
 
 
 def tuned_scores(runs: pd.DataFrame) -> pd.DataFrame:
