@@ -54,7 +54,7 @@ def run_study(config_path: Path, cores: int, keep: Path | None = None) -> float:
     copy (kept as ``keep/<config name>`` when ``keep`` is given, to look at)."""
     with tempfile.TemporaryDirectory(prefix="initstudy-budget-") as tmp:
         work = keep / config_path.stem if keep else Path(tmp)
-        if work.exists():
+        if keep and work.exists():
             sys.exit(f"--keep: {work} exists; the study must start from empty results/")
         copy_workflow(work, config_path)
         # The copy's code, not the checkout's (an editable install would follow edits made
